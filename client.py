@@ -1,0 +1,249 @@
+"""The one async PagerDuty REST API v2 client of the integration.
+
+It owns authentication, error translation and PagerDuty's classic pagination.
+Transient failures (429, 5xx, connection errors) are retried by Ocean's retry
+transport; permanent ones (401, 403, other 4xx) fail at once with a message that
+says what to fix.
+"""
+
+from collections.abc import AsyncIterator, Iterable, Mapping
+from enum import StrEnum
+from typing import Any
+
+import httpx
+from loguru import logger
+from port_ocean.context.ocean import ocean
+from port_ocean.helpers.async_client import OceanAsyncClient
+from port_ocean.helpers.retry import RetryConfig, RetryTransport
+
+DEFAULT_API_URL = "https://api.pagerduty.com"
+EU_API_URL = "https://api.eu.pagerduty.com"
+PAGE_SIZE = 100
+ONCALL_POLICY_BATCH = 50
+PAGERDUTY_ACCEPT = "application/vnd.pagerduty+json;version=2"
+
+JSON = dict[str, Any]
+
+
+class TokenType(StrEnum):
+    API_TOKEN = "apiToken"
+    OAUTH = "oauth"
+
+
+class PagerDutyError(Exception):
+    """A PagerDuty request failed in a way that retrying will not fix."""
+
+
+class PagerDutyAuthError(PagerDutyError):
+    """PagerDuty rejected the credentials (401) or their scope (403)."""
+
+
+class PermanentErrorsAwareRetryTransport(RetryTransport):
+    """Ocean's retry transport, minus retries of answers that cannot change.
+
+    Ocean retries 401 by default; a wrong PagerDuty token would then be retried
+    ten times with backoff before the user hears about it.
+    """
+
+    NEVER_RETRIED = frozenset({401, 403})
+
+    def _should_retry(self, response: httpx.Response) -> bool:
+        if response.status_code in self.NEVER_RETRIED:
+            return False
+        return super()._should_retry(response)
+
+    async def _should_retry_async(self, response: httpx.Response) -> bool:
+        return self._should_retry(response)
+
+
+def pagerduty_retry_config() -> RetryConfig:
+    return RetryConfig(
+        additional_retry_status_codes=[500],
+        retry_after_headers=["ratelimit-reset"],
+        # A 5xx is not a rate-limit signal: back off exponentially, don't wait
+        # for the rate-limit window to reset.
+        ignore_retry_after_status_codes=[500, 502, 503, 504],
+    )
+
+
+def describe_error_body(response: httpx.Response) -> str:
+    try:
+        error = response.json().get("error", {})
+    except ValueError:
+        return response.text[:200]
+    if not isinstance(error, dict):
+        return str(error)[:200]
+    details = "; ".join(str(item) for item in error.get("errors", []))
+    message = str(error.get("message", ""))
+    return f"{message} ({details})" if details else message
+
+
+def token_hint(token: str) -> str:
+    """Enough of a token to tell two apart in an error message, never the token."""
+    return f"ending in '{token[-4:]}'" if len(token) >= 16 else "(too short to hint)"
+
+
+class PagerDutyClient:
+    def __init__(
+        self,
+        token: str,
+        api_url: str = DEFAULT_API_URL,
+        token_type: TokenType = TokenType.API_TOKEN,
+        http_client: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.token_type = token_type
+        self._token = token
+        self._http = http_client or build_http_client()
+
+    @property
+    def headers(self) -> dict[str, str]:
+        if self.token_type is TokenType.OAUTH:
+            authorization = f"Bearer {self._token}"
+        else:
+            authorization = f"Token token={self._token}"
+        return {
+            "Authorization": authorization,
+            "Accept": PAGERDUTY_ACCEPT,
+            "Content-Type": "application/json",
+        }
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+    ) -> JSON:
+        url = f"{self.api_url}/{path.lstrip('/')}"
+        try:
+            response = await self._http.request(
+                method, url, params=params, json=json, headers=self.headers
+            )
+        except httpx.TransportError as error:
+            raise PagerDutyError(
+                f"Could not reach PagerDuty at {self.api_url} ({type(error).__name__}: "
+                f"{error}). Check the integration's apiUrl setting "
+                f"(US: {DEFAULT_API_URL}, EU: {EU_API_URL})."
+            ) from error
+        self._raise_for_status(method, url, response)
+        body: JSON = response.json() if response.content else {}
+        return body
+
+    async def get(self, path: str, params: Mapping[str, Any] | None = None) -> JSON:
+        return await self.request("GET", path, params=params)
+
+    def _raise_for_status(
+        self, method: str, url: str, response: httpx.Response
+    ) -> None:
+        if response.is_success:
+            return
+        status = response.status_code
+        reason = describe_error_body(response)
+        if status == 401:
+            raise PagerDutyAuthError(self._unauthorized_message(url, reason))
+        if status == 403:
+            raise PagerDutyAuthError(
+                f"PagerDuty refused {method} {url} (403 {reason}): the "
+                f"{self.token_type.value} token {token_hint(self._token)} lacks the "
+                "access this needs. Use a read-only (or full access) API key, or an "
+                "OAuth token with read scopes for this object type."
+            )
+        if status == 404 and not response.headers.get("content-type", "").startswith(
+            "application/json"
+        ):
+            raise PagerDutyError(
+                f"{url} answered 404 and does not look like PagerDuty's REST API. "
+                f"Check the integration's apiUrl setting (now {self.api_url}; US: "
+                f"{DEFAULT_API_URL}, EU: {EU_API_URL})."
+            )
+        raise PagerDutyError(f"PagerDuty {method} {url} failed: {status} {reason}")
+
+    def _unauthorized_message(self, url: str, reason: str) -> str:
+        message = (
+            f"PagerDuty rejected the {self.token_type.value} token "
+            f"{token_hint(self._token)} at {url} (401 {reason}). Check the "
+            "integration's token setting (OCEAN__INTEGRATION__CONFIG__TOKEN); the "
+            "key may be wrong or revoked."
+        )
+        if self.api_url == DEFAULT_API_URL:
+            message += (
+                " If your PagerDuty account is in the EU service region, set apiUrl "
+                f"to {EU_API_URL}."
+            )
+        if self.token_type is TokenType.API_TOKEN:
+            message += (
+                " For an OAuth access token, set tokenType to "
+                f"'{TokenType.OAUTH.value}'."
+            )
+        return message
+
+    async def paginate(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        items_key: str | None = None,
+    ) -> AsyncIterator[list[JSON]]:
+        """Yield each page of a PagerDuty list endpoint (classic pagination)."""
+        key = items_key or path.strip("/").split("/")[-1]
+        offset = 0
+        while True:
+            page = await self.get(
+                path, {**(params or {}), "limit": PAGE_SIZE, "offset": offset}
+            )
+            items: list[JSON] = page.get(key) or []
+            if items:
+                yield items
+            if not page.get("more") or not items:
+                return
+            offset += len(items)
+
+    async def oncalls_by_escalation_policy(
+        self, policy_ids: Iterable[str]
+    ) -> dict[str, list[JSON]]:
+        """Current on-calls (with full users) per escalation policy, lowest level first."""
+        unique_ids = sorted(set(policy_ids))
+        oncalls: dict[str, list[JSON]] = {policy_id: [] for policy_id in unique_ids}
+        for start in range(0, len(unique_ids), ONCALL_POLICY_BATCH):
+            batch = unique_ids[start : start + ONCALL_POLICY_BATCH]
+            params = {"escalation_policy_ids[]": batch, "include[]": ["users"]}
+            async for page in self.paginate("/oncalls", params):
+                for oncall in page:
+                    policy_id = (oncall.get("escalation_policy") or {}).get("id")
+                    if policy_id in oncalls:
+                        oncalls[policy_id].append(oncall)
+        for entries in oncalls.values():
+            entries.sort(key=oncall_sort_key)
+        return oncalls
+
+
+def oncall_sort_key(oncall: JSON) -> tuple[int, str]:
+    return (int(oncall.get("escalation_level") or 0), str(oncall.get("start") or ""))
+
+
+def build_http_client() -> httpx.AsyncClient:
+    return OceanAsyncClient(
+        PermanentErrorsAwareRetryTransport,
+        retry_config=pagerduty_retry_config(),
+        timeout=ocean.config.client_timeout,
+    )
+
+
+_shared_client: PagerDutyClient | None = None
+
+
+def create_pagerduty_client() -> PagerDutyClient:
+    """The process-wide client, built once from the integration's configuration."""
+    global _shared_client
+    if _shared_client is None:
+        config = ocean.integration_config
+        _shared_client = PagerDutyClient(
+            token=config["token"],
+            api_url=config.get("api_url") or DEFAULT_API_URL,
+            token_type=TokenType(config.get("token_type") or TokenType.API_TOKEN),
+        )
+        logger.info(
+            f"PagerDuty client ready for {_shared_client.api_url} "
+            f"({_shared_client.token_type.value} token)"
+        )
+    return _shared_client

@@ -1,0 +1,1 @@
+"""One exporter per PagerDuty resource: each turns a selector into pages of raw objects."""
