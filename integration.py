@@ -5,7 +5,7 @@ working. Unknown selector keys are rejected rather than silently ignored.
 """
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from port_ocean.core.handlers.port_app_config.api import APIPortAppConfig
 from port_ocean.core.handlers.port_app_config.models import (
@@ -134,7 +134,7 @@ class IncidentResourceConfig(ResourceConfig):
 
 
 PagerDutyResourceConfig = Annotated[
-    Union[ServiceResourceConfig, IncidentResourceConfig],
+    ServiceResourceConfig | IncidentResourceConfig,
     Field(discriminator="kind"),
 ]
 

@@ -21,7 +21,7 @@ class ServiceExporter:
         oncalls = await self.client.oncalls_by_escalation_policy(
             [pid for pid in policy_ids if pid]
         )
-        for service, pid in zip(services, policy_ids):
+        for service, pid in zip(services, policy_ids, strict=True):
             service[ONCALL_FIELD] = oncalls.get(pid, []) if pid else []
         return services
 

@@ -1,0 +1,41 @@
+# Python 3.12 comes from pyenv (the machine's default python3 is too old for port-ocean).
+PYTHON_VERSION := $(shell cat .python-version)
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
+PYTHON ?= $(firstword $(wildcard $(PYENV_ROOT)/versions/$(PYTHON_VERSION)/bin/python) $(shell command -v python3.12))
+POETRY_VERSION := 2.5.1
+POETRY := $(PYTHON) -m poetry
+VENV := .venv
+BIN := $(VENV)/bin
+export POETRY_VIRTUALENVS_IN_PROJECT := true
+
+.PHONY: install run test lint format demo bench clean
+
+$(BIN)/.installed: pyproject.toml poetry.lock
+	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) not found (pyenv install $(PYTHON_VERSION))"; exit 1; }
+	@$(POETRY) --version 2>/dev/null | grep -q "$(POETRY_VERSION)" || $(PYTHON) -m pip install --quiet "poetry==$(POETRY_VERSION)"
+	$(POETRY) env use $(PYTHON)
+	$(POETRY) install --no-root --no-interaction
+	@touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(BIN)/ocean sail .
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/black --check .
+	$(BIN)/mypy .
+	$(BIN)/yamllint -s .
+	$(BIN)/hadolint Dockerfile
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/black .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
