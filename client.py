@@ -38,6 +38,10 @@ class PagerDutyAuthError(PagerDutyError):
     """PagerDuty rejected the credentials (401) or their scope (403)."""
 
 
+class PagerDutyNotFoundError(PagerDutyError):
+    """PagerDuty answered that the object does not exist (any more)."""
+
+
 class PermanentErrorsAwareRetryTransport(RetryTransport):
     """Ocean's retry transport, minus retries of answers that cannot change.
 
@@ -133,6 +137,17 @@ class PagerDutyClient:
     async def get(self, path: str, params: Mapping[str, Any] | None = None) -> JSON:
         return await self.request("GET", path, params=params)
 
+    async def get_object(
+        self, path: str, key: str, params: Mapping[str, Any] | None = None
+    ) -> JSON | None:
+        """One object (`{key: {...}}` envelope), or None when PagerDuty has none."""
+        try:
+            body = await self.get(path, params)
+        except PagerDutyNotFoundError:
+            return None
+        found: JSON | None = body.get(key)
+        return found
+
     def _raise_for_status(
         self, method: str, url: str, response: httpx.Response
     ) -> None:
@@ -149,9 +164,12 @@ class PagerDutyClient:
                 "access this needs. Use a read-only (or full access) API key, or an "
                 "OAuth token with read scopes for this object type."
             )
-        if status == 404 and not response.headers.get("content-type", "").startswith(
+        is_json = response.headers.get("content-type", "").startswith(
             "application/json"
-        ):
+        )
+        if status == 404 and is_json:
+            raise PagerDutyNotFoundError(f"PagerDuty has no {url} ({reason})")
+        if status == 404:
             raise PagerDutyError(
                 f"{url} answered 404 and does not look like PagerDuty's REST API. "
                 f"Check the integration's apiUrl setting (now {self.api_url}; US: "

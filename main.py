@@ -1,22 +1,49 @@
-"""Ocean registrations only; the work lives in client.py and exporters/."""
+"""Ocean registrations only; the work lives in client.py, exporters/ and webhook_processors/."""
 
 from typing import cast
 
 from loguru import logger
 from port_ocean.context.event import event
 from port_ocean.context.ocean import ocean
+from port_ocean.core.models import EventListenerType
 from port_ocean.core.ocean_types import ASYNC_GENERATOR_RESYNC_TYPE
 
-from client import create_pagerduty_client
+from client import PagerDutyError, create_pagerduty_client
 from exporters.incidents import IncidentExporter
 from exporters.services import ServiceExporter
 from integration import IncidentResourceConfig, ObjectKind, ServiceResourceConfig
+from run_outcome import exit_nonzero_when_once_resync_fails
+from webhook_processors.incidents import IncidentWebhookProcessor
+from webhook_processors.services import ServiceWebhookProcessor
+from webhook_processors.subscription import WEBHOOK_PATH, WebhookSubscriptionManager
 
 
 @ocean.on_start()
 async def on_start() -> None:
+    exit_nonzero_when_once_resync_fails()
     client = create_pagerduty_client()
     logger.info(f"Starting the PagerDuty integration against {client.api_url}")
+    if ocean.event_listener_type == EventListenerType.ONCE:
+        return
+    await ensure_webhook_subscription()
+
+
+async def ensure_webhook_subscription() -> None:
+    config = ocean.integration_config
+    app_host = config.get("app_host")
+    if not app_host:
+        logger.warning(
+            "appHost is not set: live updates from PagerDuty webhooks are off; the "
+            "catalog changes only at each scheduled resync."
+        )
+        return
+    manager = WebhookSubscriptionManager(
+        create_pagerduty_client(), config["token"], bool(config.get("webhook_secret"))
+    )
+    try:
+        logger.info(f"PagerDuty webhooks: {await manager.ensure(app_host)}")
+    except PagerDutyError as error:
+        logger.error(f"Could not set up the PagerDuty webhook subscription: {error}")
 
 
 @ocean.on_resync(ObjectKind.SERVICES)
@@ -31,3 +58,7 @@ async def resync_incidents(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
     selector = cast(IncidentResourceConfig, event.resource_config).selector
     async for incidents in IncidentExporter(create_pagerduty_client()).pages(selector):
         yield incidents
+
+
+ocean.add_webhook_processor(WEBHOOK_PATH, IncidentWebhookProcessor)
+ocean.add_webhook_processor(WEBHOOK_PATH, ServiceWebhookProcessor)

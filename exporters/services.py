@@ -15,6 +15,18 @@ class ServiceExporter:
         async for services in self.client.paginate("/services", params):
             yield await self.attach_oncalls(services)
 
+    async def one(self, service_id: str, selector: ServiceSelector) -> JSON | None:
+        """The service as a resync of this selector would have written it."""
+        include = selector.api_query_params.to_request_params().get("include[]")
+        params = {"include[]": include} if include else None
+        service = await self.client.get_object(
+            f"/services/{service_id}", "service", params
+        )
+        if service is None:
+            return None
+        (enriched,) = await self.attach_oncalls([service])
+        return enriched
+
     async def attach_oncalls(self, services: list[JSON]) -> list[JSON]:
         """Adds `__oncall_user`: the service's on-calls, escalation level 1 first."""
         policy_ids = [policy_id(service) for service in services]
@@ -30,3 +42,13 @@ def policy_id(service: JSON) -> str | None:
     policy = service.get("escalation_policy") or {}
     value = policy.get("id")
     return str(value) if value else None
+
+
+def matches_selector(service: JSON, selector: ServiceSelector) -> bool:
+    """Whether the List Services API with this selector would return the service."""
+    wanted_teams = selector.api_query_params.team_ids
+    if not wanted_teams:
+        return True
+    return bool(
+        set(wanted_teams) & {team.get("id") for team in service.get("teams") or []}
+    )

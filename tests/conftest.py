@@ -1,5 +1,6 @@
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,16 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def fresh_pagerduty_client() -> Iterator[None]:
+    """Each test builds its own shared client (on its own mocked transport)."""
+    import client
+
+    client._shared_client = None
+    yield
+    client._shared_client = None
 
 
 @pytest.fixture

@@ -1,0 +1,264 @@
+"""Webhook deliveries through Ocean's own live-event pipeline (harness-booted)."""
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+from port_ocean.context.ocean import ocean
+from port_ocean.core.handlers.webhook.webhook_event import (
+    WebhookEvent,
+    WebhookRequestAdapter,
+)
+from port_ocean.integration_testing import IntegrationTestHarness, InterceptTransport
+
+from tests.conftest import ROOT
+from webhook_processors.signing import SEALED_SECRET_HEADER, seal_secret, sign
+
+API = "https://api.pagerduty.com"
+TOKEN = "webhook-test-token-0123456789"
+SECRET = "pagerduty-signing-secret"
+
+INCIDENT: dict[str, Any] = {
+    "id": "Q1",
+    "title": "Disk full",
+    "status": "resolved",
+    "urgency": "high",
+    "service": {"id": "S1"},
+    "teams": [],
+    "assignments": [],
+}
+
+MAPPING: dict[str, Any] = {
+    "resources": [
+        {
+            "kind": "incidents",
+            "selector": {"query": "true"},
+            "port": {
+                "entity": {
+                    "mappings": {
+                        "identifier": ".id",
+                        "title": ".title",
+                        "blueprint": '"pagerdutyIncident"',
+                        "properties": {"status": ".status"},
+                    }
+                }
+            },
+        },
+        {
+            "kind": "incidents",
+            "selector": {
+                "query": "true",
+                "apiQueryParams": {"statuses": ["triggered", "acknowledged"]},
+            },
+            "port": {
+                "entity": {
+                    "mappings": {
+                        "identifier": ".id",
+                        "title": ".title",
+                        "blueprint": '"openIncident"',
+                    }
+                }
+            },
+        },
+        {
+            "kind": "services",
+            "selector": {"query": "true"},
+            "port": {
+                "entity": {
+                    "mappings": {
+                        "identifier": ".id",
+                        "title": ".name",
+                        "blueprint": '"pagerdutyService"',
+                        "properties": {"oncall": ".__oncall_user[0].user.email"},
+                    }
+                }
+            },
+        },
+    ]
+}
+
+
+def pagerduty() -> InterceptTransport:
+    transport = InterceptTransport(strict=True)
+    transport.add_route("GET", f"{API}/incidents/Q1", {"json": {"incident": INCIDENT}})
+    transport.add_route(
+        "GET",
+        f"{API}/services/S1",
+        {
+            "json": {
+                "service": {
+                    "id": "S1",
+                    "name": "API",
+                    "escalation_policy": {"id": "P1"},
+                }
+            }
+        },
+    )
+    transport.add_route(
+        "GET",
+        f"{API}/oncalls",
+        {
+            "json": {
+                "oncalls": [
+                    {
+                        "escalation_policy": {"id": "P1"},
+                        "escalation_level": 1,
+                        "user": {"email": "first@example.com"},
+                    }
+                ],
+                "more": False,
+            }
+        },
+    )
+    transport.add_route(
+        "GET",
+        f"{API}/incidents/GONE",
+        httpx.Response(404, json={"error": {"message": "Not Found", "code": 2100}}),
+    )
+    return transport
+
+
+@pytest.fixture
+async def harness() -> AsyncIterator[IntegrationTestHarness]:
+    h = IntegrationTestHarness(
+        integration_path=str(ROOT),
+        port_mapping_config=MAPPING,
+        third_party_transport=pagerduty(),
+        # What "already exists in Port", so live deletions have something to delete.
+        port_search_entities_response=[
+            {"identifier": "Q1", "blueprint": "openIncident"},
+            {"identifier": "S1", "blueprint": "pagerdutyService"},
+        ],
+        config_overrides={
+            "integration": {
+                "identifier": "pd-webhooks",
+                "type": "pagerduty",
+                "config": {"token": TOKEN, "api_url": API},
+            }
+        },
+    )
+    await h.start()
+    await ocean.app.webhook_manager.initialize_handlers()
+    yield h
+    await h.shutdown()
+
+
+def delivery(
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    secret: str | None = SECRET,
+    webhook_id: str | None = None,
+) -> WebhookEvent:
+    payload = {"event": {"id": "E1", "event_type": event_type, "data": data}}
+    raw = json.dumps(payload).encode()
+    headers = {
+        "content-type": "application/json",
+        "x-webhook-id": webhook_id or str(uuid4()),
+        SEALED_SECRET_HEADER.lower(): seal_secret(SECRET, TOKEN),
+    }
+    if secret is not None:
+        headers["x-pagerduty-signature"] = f"v1={sign(raw, secret)}"
+    return WebhookEvent(
+        trace_id=str(uuid4()),
+        payload=payload,
+        headers=headers,
+        original_request=WebhookRequestAdapter(raw, headers),
+    )
+
+
+async def deliver(harness: IntegrationTestHarness, event: WebhookEvent) -> None:
+    harness.port_mock.upserted_entities.clear()
+    harness.port_mock.deleted_entities.clear()
+    manager = ocean.app.webhook_manager
+    await manager._process_webhook_event("/webhook", 0, event)
+
+
+def landed(harness: IntegrationTestHarness) -> list[tuple[str, str]]:
+    return [
+        (e["blueprint"], e["identifier"]) for e in harness.port_mock.upserted_entities
+    ]
+
+
+def pd_fetches(harness: IntegrationTestHarness, path: str) -> int:
+    transport = harness.third_party_transport
+    return len([c for c in transport.calls if c.request.url.path == path])
+
+
+@pytest.mark.parametrize(
+    "event_type, data",
+    [
+        ("incident.resolved", {"id": "Q1", "type": "incident"}),
+        (
+            "incident.annotated",
+            {"id": "N1", "type": "incident_note", "incident": {"id": "Q1"}},
+        ),
+        (
+            "incident.status_update_published",
+            {"id": "SU1", "type": "status_update", "incident": {"id": "Q1"}},
+        ),
+        (
+            "incident.responder.added",
+            {"type": "incident_responder", "incident": {"id": "Q1"}},
+        ),
+    ],
+)
+async def test_incident_events_refresh_the_right_incident(
+    harness: IntegrationTestHarness, event_type: str, data: dict[str, Any]
+) -> None:
+    await deliver(harness, delivery(event_type, data))
+    assert landed(harness) == [("pagerdutyIncident", "Q1")]
+    (entity,) = harness.port_mock.upserted_entities
+    assert entity["properties"]["status"] == "resolved", "current state, fetched"
+
+
+async def test_resolved_incident_leaves_the_open_incidents_block(
+    harness: IntegrationTestHarness,
+) -> None:
+    await deliver(harness, delivery("incident.resolved", {"id": "Q1"}))
+    deleted = [
+        (e["blueprint"], e["identifier"]) for e in harness.port_mock.deleted_entities
+    ]
+    assert deleted == [("openIncident", "Q1")]
+
+
+@pytest.mark.parametrize("secret", [None, "forged-secret"])
+async def test_unsigned_or_forged_deliveries_change_nothing(
+    harness: IntegrationTestHarness, secret: str | None
+) -> None:
+    await deliver(harness, delivery("incident.resolved", {"id": "Q1"}, secret=secret))
+    assert landed(harness) == []
+    assert harness.port_mock.deleted_entities == []
+    assert pd_fetches(harness, "/incidents/Q1") == 0
+
+
+async def test_redelivery_is_not_fetched_again(harness: IntegrationTestHarness) -> None:
+    await deliver(harness, delivery("incident.resolved", {"id": "Q1"}, webhook_id="W1"))
+    await deliver(harness, delivery("incident.resolved", {"id": "Q1"}, webhook_id="W1"))
+    assert pd_fetches(harness, "/incidents/Q1") == 1
+
+
+async def test_vanished_incident_is_deleted(harness: IntegrationTestHarness) -> None:
+    await deliver(harness, delivery("incident.triggered", {"id": "GONE"}))
+    deleted = {e["identifier"] for e in harness.port_mock.deleted_entities}
+    assert deleted == {"GONE"}
+
+
+async def test_service_update_carries_oncall_like_a_resync(
+    harness: IntegrationTestHarness,
+) -> None:
+    await deliver(harness, delivery("service.updated", {"id": "S1", "type": "service"}))
+    (entity,) = harness.port_mock.upserted_entities
+    assert entity["properties"]["oncall"] == "first@example.com"
+
+
+async def test_service_deleted_removes_the_entity(
+    harness: IntegrationTestHarness,
+) -> None:
+    await deliver(harness, delivery("service.deleted", {"id": "S1", "type": "service"}))
+    assert [e["identifier"] for e in harness.port_mock.deleted_entities] == ["S1"]
+    assert landed(harness) == []
+    assert pd_fetches(harness, "/services/S1") == 0

@@ -1,0 +1,67 @@
+from typing import cast
+
+from loguru import logger
+from port_ocean.core.handlers.port_app_config.models import ResourceConfig
+from port_ocean.core.handlers.webhook.webhook_event import (
+    EventPayload,
+    WebhookEventRawResults,
+)
+
+from client import create_pagerduty_client
+from exporters.incidents import IncidentExporter, matches_selector
+from integration import IncidentResourceConfig, ObjectKind
+from webhook_processors.base import PagerDutyWebhookProcessor, event_data
+
+INCIDENT_EVENTS = [
+    "incident.acknowledged",
+    "incident.annotated",
+    "incident.conference_bridge.updated",
+    "incident.custom_field_values.updated",
+    "incident.delegated",
+    "incident.escalated",
+    "incident.incident_type.changed",
+    "incident.priority_updated",
+    "incident.reassigned",
+    "incident.reopened",
+    "incident.resolved",
+    "incident.responder.added",
+    "incident.responder.replied",
+    "incident.service_updated",
+    "incident.status_update_published",
+    "incident.triggered",
+    "incident.unacknowledged",
+]
+
+
+class IncidentWebhookProcessor(PagerDutyWebhookProcessor):
+    event_prefix = "incident."
+    kind = ObjectKind.INCIDENTS
+
+    def object_id(self, payload: EventPayload) -> str | None:
+        """The incident's id, also for events whose data is a note, a status
+        update or a responder request that points at the incident."""
+        data = event_data(payload)
+        parent = data.get("incident")
+        source = parent if isinstance(parent, dict) else data
+        if source is data and data.get("type") not in (None, "incident"):
+            return None
+        value = source.get("id")
+        return value if isinstance(value, str) and value else None
+
+    async def handle_event(
+        self, payload: EventPayload, resource: ResourceConfig
+    ) -> WebhookEventRawResults:
+        selector = cast(IncidentResourceConfig, resource).selector
+        incident_id = cast(str, self.object_id(payload))
+        exporter = IncidentExporter(create_pagerduty_client())
+        include = selector.api_query_params.include
+        incident = await self.fetch_for_event(
+            f"incident {incident_id} {include}",
+            lambda: exporter.one(incident_id, selector),
+        )
+        if incident is None:
+            logger.info(f"Incident {incident_id} no longer exists in PagerDuty")
+            return WebhookEventRawResults([], [{"id": incident_id}])
+        if not matches_selector(incident, selector):
+            return WebhookEventRawResults([], [incident])
+        return WebhookEventRawResults([incident], [])

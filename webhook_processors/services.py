@@ -1,0 +1,38 @@
+from typing import cast
+
+from port_ocean.core.handlers.port_app_config.models import ResourceConfig
+from port_ocean.core.handlers.webhook.webhook_event import (
+    EventPayload,
+    WebhookEventRawResults,
+)
+
+from client import create_pagerduty_client
+from exporters.services import ServiceExporter, matches_selector
+from integration import ObjectKind, ServiceResourceConfig
+from webhook_processors.base import PagerDutyWebhookProcessor, event_data, event_type
+
+SERVICE_EVENTS = ["service.created", "service.deleted", "service.updated"]
+
+
+class ServiceWebhookProcessor(PagerDutyWebhookProcessor):
+    event_prefix = "service."
+    kind = ObjectKind.SERVICES
+
+    async def handle_event(
+        self, payload: EventPayload, resource: ResourceConfig
+    ) -> WebhookEventRawResults:
+        selector = cast(ServiceResourceConfig, resource).selector
+        service_id = cast(str, self.object_id(payload))
+        if event_type(payload) == "service.deleted":
+            return WebhookEventRawResults([], [event_data(payload)])
+        exporter = ServiceExporter(create_pagerduty_client())
+        include = selector.api_query_params.include
+        service = await self.fetch_for_event(
+            f"service {service_id} {include}",
+            lambda: exporter.one(service_id, selector),
+        )
+        if service is None:
+            return WebhookEventRawResults([], [event_data(payload)])
+        if not matches_selector(service, selector):
+            return WebhookEventRawResults([], [service])
+        return WebhookEventRawResults([service], [])
