@@ -15,7 +15,7 @@ import string
 import time
 import zlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 JsonDict = dict[str, Any]
@@ -27,16 +27,75 @@ ID_ALPHABET = string.ascii_uppercase + string.digits
 INCIDENT_SPAN_DAYS = 730
 RECENT_DAYS = 7
 
-FIRST_NAMES = (
-    "Ada Alan Alice Amir Ana Ben Bianca Carla Chen Dana Diego Eli Emma Farah "
-    "Finn Grace Hana Ivan Jade Jonas Kai Lara Leo Maya Mina Noah Nora Omar "
-    "Priya Quinn Rosa Sam Sara Theo Uma Vera Wen Yara Zoe"
-).split()
-LAST_NAMES = (
-    "Abbott Baker Castro Dubois Evans Fischer Garcia Hughes Ito Jensen Khan "
-    "Larsen Moreau Nakamura Okafor Patel Quinn Rossi Silva Tanaka Ueda Varga "
-    "Weber Xu Young Zimmer"
-).split()
+FIRST_NAMES = [
+    "Ada",
+    "Alan",
+    "Alice",
+    "Amir",
+    "Ana",
+    "Ben",
+    "Bianca",
+    "Carla",
+    "Chen",
+    "Dana",
+    "Diego",
+    "Eli",
+    "Emma",
+    "Farah",
+    "Finn",
+    "Grace",
+    "Hana",
+    "Ivan",
+    "Jade",
+    "Jonas",
+    "Kai",
+    "Lara",
+    "Leo",
+    "Maya",
+    "Mina",
+    "Noah",
+    "Nora",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sam",
+    "Sara",
+    "Theo",
+    "Uma",
+    "Vera",
+    "Wen",
+    "Yara",
+    "Zoe",
+]
+LAST_NAMES = [
+    "Abbott",
+    "Baker",
+    "Castro",
+    "Dubois",
+    "Evans",
+    "Fischer",
+    "Garcia",
+    "Hughes",
+    "Ito",
+    "Jensen",
+    "Khan",
+    "Larsen",
+    "Moreau",
+    "Nakamura",
+    "Okafor",
+    "Patel",
+    "Quinn",
+    "Rossi",
+    "Silva",
+    "Tanaka",
+    "Ueda",
+    "Varga",
+    "Weber",
+    "Xu",
+    "Young",
+    "Zimmer",
+]
 TIME_ZONES = (
     "Etc/UTC",
     "America/New_York",
@@ -47,14 +106,44 @@ TIME_ZONES = (
     "Asia/Jerusalem",
 )
 USER_ROLES = ("admin", "user", "user", "user", "limited_user", "observer")
-TEAM_WORDS = (
-    "Platform Payments Search Identity Mobile Data Infra Growth Checkout "
-    "Messaging Storage Billing Security Edge Analytics Core"
-).split()
-SERVICE_WORDS = (
-    "api gateway worker cache db queue auth billing search web ledger "
-    "scheduler notifier indexer proxy frontend reports export"
-).split()
+TEAM_WORDS = [
+    "Platform",
+    "Payments",
+    "Search",
+    "Identity",
+    "Mobile",
+    "Data",
+    "Infra",
+    "Growth",
+    "Checkout",
+    "Messaging",
+    "Storage",
+    "Billing",
+    "Security",
+    "Edge",
+    "Analytics",
+    "Core",
+]
+SERVICE_WORDS = [
+    "api",
+    "gateway",
+    "worker",
+    "cache",
+    "db",
+    "queue",
+    "auth",
+    "billing",
+    "search",
+    "web",
+    "ledger",
+    "scheduler",
+    "notifier",
+    "indexer",
+    "proxy",
+    "frontend",
+    "reports",
+    "export",
+]
 PROBLEMS = (
     "High error rate",
     "Latency above SLO",
@@ -67,7 +156,15 @@ PROBLEMS = (
     "Replica lag",
     "5xx spike",
 )
-SERVICE_STATUSES = ("active", "active", "active", "warning", "critical", "maintenance", "disabled")
+SERVICE_STATUSES = (
+    "active",
+    "active",
+    "active",
+    "warning",
+    "critical",
+    "maintenance",
+    "disabled",
+)
 PRIORITY_SPECS = (
     ("P1", "a8171c", "Critical: all hands"),
     ("P2", "eb6016", "High impact"),
@@ -79,7 +176,11 @@ PRIORITY_SPECS = (
 
 def iso(ts: float) -> str:
     """Format a unix timestamp like PagerDuty does (UTC, second precision, Z)."""
-    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % time.gmtime(ts)[:6]
+    t = time.gmtime(ts)
+    return (
+        f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}"
+        f"T{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}Z"
+    )
 
 
 def stable_hash(text: str) -> int:
@@ -171,9 +272,11 @@ class PdStore:
     team_members: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     policy_users: dict[str, set[str]] = field(default_factory=dict)
     priority_snapshots: dict[str, JsonDict] = field(default_factory=dict)
+    deleted_services: dict[str, JsonDict] = field(default_factory=dict)
     next_incident_number: int = 1
     ids: IdFactory = field(default_factory=lambda: IdFactory(random.Random(0)))
     _refs: dict[str, JsonDict] = field(default_factory=dict)
+    _oncall_cache: dict[float, list[JsonDict]] = field(default_factory=dict)
 
     # ----------------------------------------------------------- basics
     def now(self) -> float:
@@ -211,8 +314,12 @@ class PdStore:
         """The shared (read-only!) reference dict for an object id."""
         return self._refs[object_id]
 
-    def sorted_values(self, table: dict[str, JsonDict], key: str = "name") -> list[JsonDict]:
-        return sorted(table.values(), key=lambda obj: (str(obj[key]).lower(), obj["id"]))
+    def sorted_values(
+        self, table: dict[str, JsonDict], key: str = "name"
+    ) -> list[JsonDict]:
+        return sorted(
+            table.values(), key=lambda obj: (str(obj[key]).lower(), obj["id"])
+        )
 
     # ----------------------------------------------------------- on-call
     def oncall_user_for_policy(self, policy_id: str, ts: float) -> str:
@@ -225,7 +332,19 @@ class PdStore:
         return str(target["id"])
 
     def oncalls(self, ts: float) -> list[JsonDict]:
-        """Current on-call entries for every policy, level and target."""
+        """On-call entries at ``ts`` for every policy, level and target.
+
+        Rotations are weekly and policies never change at runtime, so the
+        list is cached per rotation week.
+        """
+        week = rotation_window(ts)[0]
+        cached = self._oncall_cache.get(week)
+        if cached is None:
+            cached = self._build_oncalls(ts)
+            self._oncall_cache = {week: cached}
+        return cached
+
+    def _build_oncalls(self, ts: float) -> list[JsonDict]:
         entries: list[JsonDict] = []
         for policy in self.sorted_values(self.policies):
             for level, rule in enumerate(policy["escalation_rules"], start=1):
@@ -233,7 +352,9 @@ class PdStore:
                     entries.append(self._oncall_entry(policy, level, target, ts))
         return entries
 
-    def _oncall_entry(self, policy: JsonDict, level: int, target: JsonDict, ts: float) -> JsonDict:
+    def _oncall_entry(
+        self, policy: JsonDict, level: int, target: JsonDict, ts: float
+    ) -> JsonDict:
         is_schedule = target["type"] == "schedule_reference"
         start: str | None = None
         end: str | None = None
@@ -262,18 +383,27 @@ class PdStore:
         self.incident_times[incident["id"]] = times
         self.register_ref(incident)
 
-    def incident_ids_between(self, since: float | None, until: float | None) -> list[str]:
+    def incident_ids_between(
+        self, since: float | None, until: float | None
+    ) -> list[str]:
         low = 0 if since is None else bisect.bisect_left(self.incident_ts, since)
-        high = len(self.incident_ts) if until is None else bisect.bisect_left(self.incident_ts, until)
+        high = (
+            len(self.incident_ts)
+            if until is None
+            else bisect.bisect_left(self.incident_ts, until)
+        )
         return self.incident_order[low:high]
 
     def remove_service(self, service_id: str) -> bool:
         service = self.services.pop(service_id, None)
         if service is None:
             return False
+        self.deleted_services[service_id] = service
         policy = self.policies.get(service["escalation_policy"]["id"])
         if policy is not None:
-            policy["services"] = [ref for ref in policy["services"] if ref["id"] != service_id]
+            policy["services"] = [
+                ref for ref in policy["services"] if ref["id"] != service_id
+            ]
         return True
 
 
@@ -302,11 +432,18 @@ class DataBuilder:
     def build_teams(self) -> None:
         for index in range(max(1, self.sizes.teams)):
             word = TEAM_WORDS[index % len(TEAM_WORDS)]
-            suffix = "" if index < len(TEAM_WORDS) else f" {index // len(TEAM_WORDS) + 1}"
+            suffix = (
+                "" if index < len(TEAM_WORDS) else f" {index // len(TEAM_WORDS) + 1}"
+            )
             name = f"{word}{suffix}"
             team = self.store.base_object("team", self.store.ids.new(), name)
             team.update(
-                {"name": name, "description": f"The {name} team", "parent": None, "default_role": "manager"}
+                {
+                    "name": name,
+                    "description": f"The {name} team",
+                    "parent": None,
+                    "default_role": "manager",
+                }
             )
             self.store.teams[team["id"]] = team
             self.store.register_ref(team)
@@ -317,13 +454,23 @@ class DataBuilder:
         emails: set[str] = set()
         for _ in range(max(1, self.sizes.users)):
             first, last = self.rng.choice(FIRST_NAMES), self.rng.choice(LAST_NAMES)
-            user = self.store.base_object("user", self.store.ids.new(), f"{first} {last}")
-            user_teams = self.rng.sample(team_ids, k=min(len(team_ids), self.rng.choice((1, 1, 2))))
-            user.update(self._user_fields(first, last, self._unique_email(first, last, emails), user_teams))
+            user = self.store.base_object(
+                "user", self.store.ids.new(), f"{first} {last}"
+            )
+            user_teams = self.rng.sample(
+                team_ids, k=min(len(team_ids), self.rng.choice((1, 1, 2)))
+            )
+            user.update(
+                self._user_fields(
+                    first, last, self._unique_email(first, last, emails), user_teams
+                )
+            )
             self.store.users[user["id"]] = user
             self.store.register_ref(user)
             for team_id in user_teams:
-                role = "manager" if not self.store.team_members[team_id] else "responder"
+                role = (
+                    "manager" if not self.store.team_members[team_id] else "responder"
+                )
                 self.store.team_members[team_id].append((user["id"], role))
 
     @staticmethod
@@ -336,7 +483,9 @@ class DataBuilder:
         taken.add(email)
         return email
 
-    def _user_fields(self, first: str, last: str, email: str, team_ids: list[str]) -> JsonDict:
+    def _user_fields(
+        self, first: str, last: str, email: str, team_ids: list[str]
+    ) -> JsonDict:
         return {
             "name": f"{first} {last}",
             "email": email,
@@ -346,7 +495,9 @@ class DataBuilder:
             "avatar_url": f"https://secure.gravatar.com/avatar/{stable_hash(email):08x}.png",
             "description": None,
             "invitation_sent": False,
-            "job_title": self.rng.choice(("SRE", "Engineer", "Manager", "Developer", None)),
+            "job_title": self.rng.choice(
+                ("SRE", "Engineer", "Manager", "Developer", None)
+            ),
             "teams": [self.store.ref(team_id) for team_id in team_ids],
             "contact_methods": [],
             "notification_rules": [],
@@ -382,7 +533,9 @@ class DataBuilder:
         )
         self.store.schedules[schedule["id"]] = schedule
         self.store.register_ref(schedule)
-        self.store.rotations[schedule["id"]] = Rotation(user_ids, self.rng.randrange(len(user_ids)))
+        self.store.rotations[schedule["id"]] = Rotation(
+            user_ids, self.rng.randrange(len(user_ids))
+        )
         return schedule
 
     def _build_policy(self, index: int, team_id: str, schedule: JsonDict) -> None:
@@ -486,7 +639,9 @@ class DataBuilder:
     def build_business_services(self) -> None:
         for team in self.store.sorted_values(self.store.teams):
             name = f"{team['name']} Customer Experience"
-            business = self.store.base_object("business_service", self.store.ids.new(), name)
+            business = self.store.base_object(
+                "business_service", self.store.ids.new(), name
+            )
             business.update(
                 {
                     "name": name,
@@ -501,7 +656,9 @@ class DataBuilder:
     # ----------------------------------------------------------- incidents
     def build_incidents(self) -> None:
         span = INCIDENT_SPAN_DAYS * DAY
-        created = sorted(self.now - self.rng.random() * span for _ in range(self.sizes.incidents))
+        created = sorted(
+            self.now - self.rng.random() * span for _ in range(self.sizes.incidents)
+        )
         services = list(self.store.services.values())
         priorities = list(self.store.priorities.values())
         for created_ts in created:
@@ -513,7 +670,9 @@ class DataBuilder:
     def _pick_status(self, created_ts: float) -> str:
         if self.now - created_ts > RECENT_DAYS * DAY:
             return "resolved"
-        return self.rng.choices(("triggered", "acknowledged", "resolved"), weights=(3, 3, 4))[0]
+        return self.rng.choices(
+            ("triggered", "acknowledged", "resolved"), weights=(3, 3, 4)
+        )[0]
 
     def _timeline(self, created_ts: float, status: str) -> IncidentTimes:
         ack = created_ts + self.rng.uniform(30, 3600)
@@ -525,7 +684,12 @@ class DataBuilder:
         if status == "acknowledged":
             ack = min(ack, latest)
             return IncidentTimes(created_ts, ack, min(engaged, latest), None)
-        return IncidentTimes(created_ts, min(ack, latest), min(engaged, latest), max(created_ts, min(resolved, latest)))
+        return IncidentTimes(
+            created_ts,
+            min(ack, latest),
+            min(engaged, latest),
+            max(created_ts, min(resolved, latest)),
+        )
 
     def _build_incident(
         self, created_ts: float, service: JsonDict, priorities: list[JsonDict]
@@ -564,9 +728,13 @@ class IncidentSpec:
     incident_key: str
 
 
-def build_incident_object(store: PdStore, spec: IncidentSpec, times: IncidentTimes) -> JsonDict:
+def build_incident_object(
+    store: PdStore, spec: IncidentSpec, times: IncidentTimes
+) -> JsonDict:
     service = store.services[spec.service_id]
-    incident = store.base_object("incident", spec.incident_id, f"[#{spec.number}] {spec.title}")
+    incident = store.base_object(
+        "incident", spec.incident_id, f"[#{spec.number}] {spec.title}"
+    )
     incident.update(
         {
             "incident_number": spec.number,
@@ -579,7 +747,11 @@ def build_incident_object(store: PdStore, spec: IncidentSpec, times: IncidentTim
             "assigned_via": "escalation_policy",
             "escalation_policy": store.ref(service["escalation_policy"]["id"]),
             "teams": list(service["teams"]),
-            "priority": None if spec.priority_id is None else priority_snapshot(store, spec.priority_id),
+            "priority": (
+                None
+                if spec.priority_id is None
+                else priority_snapshot(store, spec.priority_id)
+            ),
             "urgency": spec.urgency,
             "first_trigger_log_entry": trigger_log_ref(store, spec.incident_id),
             "alert_counts": {"all": 1, "triggered": 0, "resolved": 0},
@@ -597,7 +769,17 @@ def build_incident_object(store: PdStore, spec: IncidentSpec, times: IncidentTim
     return incident
 
 
-PRIORITY_SNAPSHOT_KEYS = ("id", "type", "summary", "self", "html_url", "name", "color", "description", "order")
+PRIORITY_SNAPSHOT_KEYS = (
+    "id",
+    "type",
+    "summary",
+    "self",
+    "html_url",
+    "name",
+    "color",
+    "description",
+    "order",
+)
 
 
 def priority_snapshot(store: PdStore, priority_id: str) -> JsonDict:
@@ -621,19 +803,29 @@ def trigger_log_ref(store: PdStore, incident_id: str) -> JsonDict:
     }
 
 
-def apply_status(store: PdStore, incident: JsonDict, times: IncidentTimes, status: str) -> None:
+def apply_status(
+    store: PdStore, incident: JsonDict, times: IncidentTimes, status: str
+) -> None:
     """Set status-dependent fields of ``incident`` from its timeline."""
-    assignee = store.oncall_user_for_policy(incident["escalation_policy"]["id"], times.created)
+    assignee = store.oncall_user_for_policy(
+        incident["escalation_policy"]["id"], times.created
+    )
     created = iso(times.created)
     incident["status"] = status
-    incident["assignments"] = [] if status == "resolved" else [{"at": created, "assignee": store.ref(assignee)}]
+    incident["assignments"] = (
+        []
+        if status == "resolved"
+        else [{"at": created, "assignee": store.ref(assignee)}]
+    )
     incident["acknowledgements"] = []
     incident["resolved_at"] = None
     incident["alert_counts"] = {"all": 1, "triggered": 1, "resolved": 0}
     changed, changed_by = times.created, store.ref(incident["service"]["id"])
     if status == "acknowledged" and times.acknowledged is not None:
         changed, changed_by = times.acknowledged, store.ref(assignee)
-        incident["acknowledgements"] = [{"at": iso(changed), "acknowledger": store.ref(assignee)}]
+        incident["acknowledgements"] = [
+            {"at": iso(changed), "acknowledger": store.ref(assignee)}
+        ]
     if status == "resolved" and times.resolved is not None:
         changed, changed_by = times.resolved, store.ref(assignee)
         incident["resolved_at"] = iso(changed)
@@ -651,7 +843,9 @@ def generate(
     now: datetime | None = None,
 ) -> PdStore:
     """Generate a complete, internally consistent data set."""
-    store = PdStore(base_url=base_url.rstrip("/"), html_base=html_base.rstrip("/"), now_override=now)
+    store = PdStore(
+        base_url=base_url.rstrip("/"), html_base=html_base.rstrip("/"), now_override=now
+    )
     gc_was_enabled = gc.isenabled()
     gc.disable()  # generation allocates ~1M long-lived objects; cyclic GC only slows it down
     try:
@@ -661,9 +855,331 @@ def generate(
             gc.enable()
 
 
-def within(ts: float, since: float | None, until: float | None) -> bool:
-    return (since is None or ts >= since) and (until is None or ts < until)
+# =================================================================== views
+def expand_refs(table: dict[str, JsonDict], refs: list[JsonDict]) -> list[JsonDict]:
+    return [table.get(ref["id"], ref) for ref in refs]
 
 
-def days(count: float) -> timedelta:
-    return timedelta(days=count)
+def trigger_log_entry(store: PdStore, incident: JsonDict) -> JsonDict:
+    ref = incident["first_trigger_log_entry"]
+    return {
+        **ref,
+        "type": "trigger_log_entry",
+        "created_at": incident["created_at"],
+        "agent": incident["service"],
+        "channel": {"type": "api", "summary": incident["title"]},
+        "service": incident["service"],
+        "incident": store.ref(incident["id"]),
+        "teams": incident["teams"],
+        "contexts": [],
+        "event_details": {"description": incident["title"]},
+    }
+
+
+def expand_incident(store: PdStore, incident: JsonDict, includes: set[str]) -> JsonDict:
+    """Apply PagerDuty ``include[]`` expansion to a copy of an incident."""
+    if not includes:
+        return incident
+    out = dict(incident)
+    if "services" in includes:
+        out["service"] = store.services.get(
+            incident["service"]["id"], incident["service"]
+        )
+    if "assignees" in includes:
+        out["assignments"] = [
+            {
+                "at": item["at"],
+                "assignee": store.users.get(item["assignee"]["id"], item["assignee"]),
+            }
+            for item in incident["assignments"]
+        ]
+    if "teams" in includes:
+        out["teams"] = expand_refs(store.teams, incident["teams"])
+    if "escalation_policies" in includes:
+        policy_ref = incident["escalation_policy"]
+        out["escalation_policy"] = store.policies.get(policy_ref["id"], policy_ref)
+    if "first_trigger_log_entries" in includes:
+        out["first_trigger_log_entry"] = trigger_log_entry(store, incident)
+    if "priorities" in includes and incident["priority"] is not None:
+        out["priority"] = store.priorities.get(
+            incident["priority"]["id"], incident["priority"]
+        )
+    return out
+
+
+def expand_service(store: PdStore, service: JsonDict, includes: set[str]) -> JsonDict:
+    if not includes:
+        return service
+    out = dict(service)
+    if "escalation_policies" in includes:
+        policy_ref = service["escalation_policy"]
+        out["escalation_policy"] = store.policies.get(policy_ref["id"], policy_ref)
+    if "teams" in includes:
+        out["teams"] = expand_refs(store.teams, service["teams"])
+    return out
+
+
+def expand_policy(store: PdStore, policy: JsonDict, includes: set[str]) -> JsonDict:
+    if not includes:
+        return policy
+    out = dict(policy)
+    if "services" in includes:
+        out["services"] = expand_refs(store.services, policy["services"])
+    if "teams" in includes:
+        out["teams"] = expand_refs(store.teams, policy["teams"])
+    if "targets" in includes:
+        out["escalation_rules"] = [
+            {
+                **rule,
+                "targets": [
+                    _expand_target(store, target) for target in rule["targets"]
+                ],
+            }
+            for rule in policy["escalation_rules"]
+        ]
+    return out
+
+
+def _expand_target(store: PdStore, target: JsonDict) -> JsonDict:
+    table = store.schedules if target["type"] == "schedule_reference" else store.users
+    return table.get(target["id"], target)
+
+
+def expand_user(store: PdStore, user: JsonDict, includes: set[str]) -> JsonDict:
+    if "teams" not in includes:
+        return user
+    return {**user, "teams": expand_refs(store.teams, user["teams"])}
+
+
+def expand_schedule(store: PdStore, schedule: JsonDict, includes: set[str]) -> JsonDict:
+    if not includes:
+        return schedule
+    out = dict(schedule)
+    if "users" in includes:
+        out["users"] = expand_refs(store.users, schedule["users"])
+    if "escalation_policies" in includes:
+        out["escalation_policies"] = expand_refs(
+            store.policies, schedule["escalation_policies"]
+        )
+    if "teams" in includes:
+        out["teams"] = expand_refs(store.teams, schedule["teams"])
+    return out
+
+
+def expand_oncall(store: PdStore, oncall: JsonDict, includes: set[str]) -> JsonDict:
+    if not includes:
+        return oncall
+    out = dict(oncall)
+    if "users" in includes:
+        out["user"] = store.users.get(oncall["user"]["id"], oncall["user"])
+    if "escalation_policies" in includes:
+        out["escalation_policy"] = store.policies.get(
+            oncall["escalation_policy"]["id"], oncall["escalation_policy"]
+        )
+    if "schedules" in includes and oncall["schedule"] is not None:
+        out["schedule"] = store.schedules.get(
+            oncall["schedule"]["id"], oncall["schedule"]
+        )
+    return out
+
+
+# =================================================================== custom fields
+CUSTOM_FIELD_SPECS = (
+    ("environment", "Environment", ("production", "staging", "development")),
+    ("region", "Region", ("us-east-1", "eu-west-1", "ap-south-1")),
+    ("customer_impact", "Customer impact", ("none", "partial", "full")),
+)
+
+
+def custom_field_values(object_id: str, names: tuple[str, ...]) -> list[JsonDict]:
+    values = []
+    for name, display_name, choices in CUSTOM_FIELD_SPECS:
+        if name not in names:
+            continue
+        values.append(
+            {
+                "id": f"F{stable_hash(name):06X}"[:7],
+                "type": "field_value",
+                "name": name,
+                "display_name": display_name,
+                "description": f"{display_name} of the affected system",
+                "data_type": "string",
+                "field_type": "single_value_fixed",
+                "value": choices[stable_hash(object_id + name) % len(choices)],
+            }
+        )
+    return values
+
+
+# =================================================================== webhooks
+def incident_webhook_data(store: PdStore, incident: JsonDict) -> JsonDict:
+    """The incident representation PagerDuty V3 webhooks carry."""
+    priority = incident["priority"]
+    return {
+        "id": incident["id"],
+        "type": "incident",
+        "self": incident["self"],
+        "html_url": incident["html_url"],
+        "number": incident["incident_number"],
+        "status": incident["status"],
+        "incident_key": incident["incident_key"],
+        "created_at": incident["created_at"],
+        "title": incident["title"],
+        "service": incident["service"],
+        "assignees": [item["assignee"] for item in incident["assignments"]],
+        "escalation_policy": incident["escalation_policy"],
+        "teams": incident["teams"],
+        "priority": None if priority is None else {**store.ref(priority["id"])},
+        "urgency": incident["urgency"],
+        "conference_bridge": incident["conference_bridge"],
+        "resolve_reason": incident["resolve_reason"],
+        "incident_type": {"name": "incident_default"},
+    }
+
+
+def service_webhook_data(service: JsonDict) -> JsonDict:
+    keys = (
+        "id",
+        "type",
+        "summary",
+        "self",
+        "html_url",
+        "name",
+        "description",
+        "status",
+    )
+    data = {key: service[key] for key in keys}
+    data.update(
+        {"escalation_policy": service["escalation_policy"], "teams": service["teams"]}
+    )
+    return data
+
+
+def webhook_event_data(
+    store: PdStore, event_type: str, resource_id: str, event_id: str
+) -> tuple[str, JsonDict]:
+    """Return (resource_type, data) for a V3 webhook event, or raise KeyError."""
+    if event_type.startswith("service."):
+        service = store.services.get(resource_id) or store.deleted_services[resource_id]
+        return "service", service_webhook_data(service)
+    incident = store.incidents[resource_id]
+    incident_ref = store.ref(resource_id)
+    agent = _event_agent(store, incident)
+    if event_type == "incident.annotated":
+        return "incident", {
+            "id": f"N{event_id[:6].upper()}",
+            "type": "incident_note",
+            "content": f"Investigating {incident['title']}",
+            "trimmed": False,
+            "incident": incident_ref,
+        }
+    if event_type == "incident.status_update_published":
+        return "incident", {
+            "id": f"S{event_id[:6].upper()}",
+            "type": "status_update",
+            "message": f"Mitigation in progress for {incident['title']}",
+            "sender": agent,
+            "incident": incident_ref,
+        }
+    if event_type in ("incident.responder.added", "incident.responder.replied"):
+        state = "pending" if event_type.endswith("added") else "joined"
+        return "incident", {
+            "type": "incident_responder",
+            "user": agent,
+            "escalation_policy": None,
+            "message": "Please help with this incident",
+            "state": state,
+            "incident": incident_ref,
+        }
+    return "incident", incident_webhook_data(store, incident)
+
+
+def _event_agent(store: PdStore, incident: JsonDict) -> JsonDict:
+    if incident["assignments"]:
+        return dict(incident["assignments"][0]["assignee"])
+    policy_id = incident["escalation_policy"]["id"]
+    if policy_id in store.policies:
+        return dict(store.ref(store.oncall_user_for_policy(policy_id, store.now())))
+    return dict(store.ref(next(iter(store.users))))
+
+
+def webhook_event(
+    store: PdStore, event_type: str, resource_id: str, event_id: str
+) -> JsonDict:
+    resource_type, data = webhook_event_data(store, event_type, resource_id, event_id)
+    agent = (
+        _event_agent(store, store.incidents[resource_id])
+        if resource_type == "incident"
+        else None
+    )
+    return {
+        "event": {
+            "id": event_id,
+            "event_type": event_type,
+            "resource_type": resource_type,
+            "occurred_at": iso(store.now()),
+            "agent": agent,
+            "client": (
+                {"name": "PagerDuty Sandbox"} if resource_type == "incident" else None
+            ),
+            "data": data,
+        }
+    }
+
+
+# =================================================================== analytics
+def service_incident_metrics(
+    store: PdStore, incident_ids: list[str], service_ids: set[str] | None
+) -> list[JsonDict]:
+    """Per-service incident metrics in the shape of PagerDuty Analytics."""
+    grouped: dict[str, list[str]] = {}
+    for incident_id in incident_ids:
+        service_id = store.incidents[incident_id]["service"]["id"]
+        if service_ids is None or service_id in service_ids:
+            grouped.setdefault(service_id, []).append(incident_id)
+    return [
+        _service_metrics(store, service_id, ids)
+        for service_id, ids in sorted(grouped.items())
+    ]
+
+
+def _mean(values: list[float]) -> int | None:
+    return round(sum(values) / len(values)) if values else None
+
+
+def _service_metrics(
+    store: PdStore, service_id: str, incident_ids: list[str]
+) -> JsonDict:
+    times = [store.incident_times[incident_id] for incident_id in incident_ids]
+    to_ack = [t.acknowledged - t.created for t in times if t.acknowledged is not None]
+    to_engage = [t.engaged - t.created for t in times if t.engaged is not None]
+    to_resolve = [t.resolved - t.created for t in times if t.resolved is not None]
+    service = (
+        store.services.get(service_id) or store.deleted_services.get(service_id) or {}
+    )
+    teams = service.get("teams") or [{"id": None, "summary": None}]
+    majors = sum(
+        1
+        for i in incident_ids
+        if (store.incidents[i]["priority"] or {}).get("name") == "P1"
+    )
+    return {
+        "service_id": service_id,
+        "service_name": service.get("name"),
+        "team_id": teams[0]["id"],
+        "team_name": teams[0]["summary"],
+        "mean_seconds_to_resolve": _mean(to_resolve),
+        "mean_seconds_to_first_ack": _mean(to_ack),
+        "mean_seconds_to_engage": _mean(to_engage),
+        "mean_seconds_to_mobilize": _mean(to_engage),
+        "mean_engaged_seconds": _mean(
+            [r - e for r, e in zip(to_resolve, to_engage, strict=False)]
+        ),
+        "mean_assignment_count": 1 if incident_ids else None,
+        "total_incident_count": len(incident_ids),
+        "total_incidents_acknowledged": len(to_ack),
+        "total_major_incidents": majors,
+        "total_notifications": len(incident_ids),
+        "total_interruptions": len(incident_ids),
+        "up_time_pct": 100.0,
+    }
