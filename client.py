@@ -16,11 +16,16 @@ from port_ocean.context.ocean import ocean
 from port_ocean.helpers.async_client import OceanAsyncClient
 from port_ocean.helpers.retry import RetryConfig, RetryTransport
 
+from rate_budget import RateBudget, shared_rate_budget
+
 DEFAULT_API_URL = "https://api.pagerduty.com"
 EU_API_URL = "https://api.eu.pagerduty.com"
 PAGE_SIZE = 100
 ONCALL_POLICY_BATCH = 50
 PAGERDUTY_ACCEPT = "application/vnd.pagerduty+json;version=2"
+# Six attempts ride out a transient fault (10% 5xx: one in a million requests
+# fails them all) yet a wrong apiUrl is reported within seconds, not minutes.
+MAX_ATTEMPTS = 6
 
 JSON = dict[str, Any]
 
@@ -42,14 +47,47 @@ class PagerDutyNotFoundError(PagerDutyError):
     """PagerDuty answered that the object does not exist (any more)."""
 
 
-class PermanentErrorsAwareRetryTransport(RetryTransport):
-    """Ocean's retry transport, minus retries of answers that cannot change.
+class BudgetedTransport(httpx.AsyncBaseTransport):
+    """Spends the process-wide rate budget on every attempt, retries included."""
+
+    def __init__(self, wrapped: httpx.AsyncBaseTransport, budget: RateBudget) -> None:
+        self.wrapped = wrapped
+        self.budget = budget
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await self.budget.acquire()
+        response: httpx.Response | None = None
+        try:
+            response = await self.wrapped.handle_async_request(request)
+            return response
+        finally:
+            self.budget.release(
+                response.status_code if response else None,
+                response.headers if response else {},
+            )
+
+    async def aclose(self) -> None:
+        await self.wrapped.aclose()
+
+
+class PagerDutyRetryTransport(RetryTransport):
+    """Ocean's retry transport over the shared rate budget, minus retries of
+    answers that cannot change.
 
     Ocean retries 401 by default; a wrong PagerDuty token would then be retried
     ten times with backoff before the user hears about it.
     """
 
     NEVER_RETRIED = frozenset({401, 403})
+
+    def __init__(
+        self,
+        wrapped_transport: httpx.AsyncBaseTransport,
+        budget: RateBudget | None = None,
+        **kwargs: Any,
+    ) -> None:
+        budgeted = BudgetedTransport(wrapped_transport, budget or shared_rate_budget())
+        super().__init__(wrapped_transport=budgeted, **kwargs)
 
     def _should_retry(self, response: httpx.Response) -> bool:
         if response.status_code in self.NEVER_RETRIED:
@@ -62,6 +100,7 @@ class PermanentErrorsAwareRetryTransport(RetryTransport):
 
 def pagerduty_retry_config() -> RetryConfig:
     return RetryConfig(
+        max_attempts=MAX_ATTEMPTS,
         additional_retry_status_codes=[500],
         retry_after_headers=["ratelimit-reset"],
         # A 5xx is not a rate-limit signal: back off exponentially, don't wait
@@ -241,7 +280,7 @@ def oncall_sort_key(oncall: JSON) -> tuple[int, str]:
 
 def build_http_client() -> httpx.AsyncClient:
     return OceanAsyncClient(
-        PermanentErrorsAwareRetryTransport,
+        PagerDutyRetryTransport,
         retry_config=pagerduty_retry_config(),
         timeout=ocean.config.client_timeout,
     )

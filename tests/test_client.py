@@ -10,7 +10,7 @@ from client import (
     PagerDutyAuthError,
     PagerDutyClient,
     PagerDutyError,
-    PermanentErrorsAwareRetryTransport,
+    PagerDutyRetryTransport,
     TokenType,
     pagerduty_retry_config,
 )
@@ -20,7 +20,7 @@ TOKEN = "u+abcdefghijklmnop-1234"
 
 
 def retrying_client(
-    transport_class: type[RetryTransport] = PermanentErrorsAwareRetryTransport,
+    transport_class: type[RetryTransport] = PagerDutyRetryTransport,
 ) -> httpx.AsyncClient:
     config = pagerduty_retry_config()
     config.base_delay = 0.001
@@ -99,7 +99,7 @@ async def test_401_fails_at_once_with_an_actionable_message() -> None:
 
 @respx.mock
 async def test_stock_ocean_transport_would_retry_the_401() -> None:
-    """Guards the reason PermanentErrorsAwareRetryTransport exists."""
+    """Guards the reason PagerDutyRetryTransport exists."""
     route = respx.get(f"{API}/services").respond(401, json={})
     client = PagerDutyClient(
         TOKEN, API, http_client=retrying_client(transport_class=RetryTransport)
