@@ -22,6 +22,9 @@ install: $(BIN)/.installed
 run: install
 	$(BIN)/ocean sail .
 
+demo: install
+	PYTHONPATH=. $(BIN)/python -m sandbox.demo
+
 test: install
 	$(BIN)/pytest
 

@@ -1,0 +1,218 @@
+"""Runs the real integration (`ocean sail`) against the sandbox servers.
+
+Shared by `make demo`, the end-to-end tests and the benchmark: it starts the
+PagerDuty simulator and the Port stand-in as their own processes on loopback,
+then the integration as a third, and cleans all of them up.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+SANDBOX_TOKEN = "sandbox-token"
+INTEGRATION_ID = "pagerduty-sandbox"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    name: str
+    process: subprocess.Popen[bytes]
+    url: str
+    log_path: Path
+
+    def get(self, path: str) -> Any:
+        return httpx.get(f"{self.url}{path}", timeout=30).json()
+
+    def post(self, path: str, body: Any = None) -> Any:
+        return httpx.post(f"{self.url}{path}", json=body, timeout=30).json()
+
+    def delete(self, path: str) -> int:
+        return httpx.delete(f"{self.url}{path}", timeout=30).status_code
+
+    def stop(self) -> None:
+        stop_process(self.process)
+
+
+def stop_process(process: subprocess.Popen[bytes], grace: float = 10) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def start_server(name: str, module: str, args: Sequence[str], workdir: Path) -> Server:
+    ready_file = workdir / f"{name}.ready"
+    log_path = workdir / f"{name}.log"
+    command = [sys.executable, "-m", module, "--host", "127.0.0.1", "--port", "0"]
+    command += ["--ready-file", str(ready_file), *args]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=log)
+    deadline = time.monotonic() + 60
+    while not ready_file.exists() or not ready_file.read_text().strip():
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_process(process)
+            raise RuntimeError(f"{name} did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.05)
+    return Server(name, process, ready_file.read_text().strip(), log_path)
+
+
+@dataclass
+class SimSettings:
+    services: int = 20
+    incidents: int = 200
+    seed: int = 1
+    teams: int = 4
+    users: int = 30
+    rate_limit_per_minute: int = 960
+    latency_ms: int = 0
+    fault_rate: float = 0.0
+    extra_args: list[str] = field(default_factory=list)
+
+    def args(self) -> list[str]:
+        return [
+            *("--services", str(self.services), "--incidents", str(self.incidents)),
+            *("--seed", str(self.seed), "--teams", str(self.teams)),
+            *("--users", str(self.users), "--token", SANDBOX_TOKEN),
+            *("--rate-limit-per-minute", str(self.rate_limit_per_minute)),
+            *(
+                "--latency-ms",
+                str(self.latency_ms),
+                "--fault-rate",
+                str(self.fault_rate),
+            ),
+            *self.extra_args,
+        ]
+
+
+@dataclass
+class Run:
+    exit_code: int
+    output: str
+    seconds: float
+
+
+@dataclass
+class Stack:
+    pagerduty: Server
+    port: Server
+    workdir: Path
+
+    def integration_env(
+        self, listener: str = "ONCE", overrides: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("OCEAN__", "APPLICATION__"))
+        }
+        env.update(
+            {
+                "OCEAN__PORT__BASE_URL": self.port.url,
+                "OCEAN__PORT__CLIENT_ID": "sandbox-client",
+                "OCEAN__PORT__CLIENT_SECRET": "sandbox-secret",
+                "OCEAN__INTEGRATION__IDENTIFIER": INTEGRATION_ID,
+                "OCEAN__INTEGRATION__TYPE": "pagerduty",
+                "OCEAN__INTEGRATION__CONFIG__TOKEN": SANDBOX_TOKEN,
+                "OCEAN__INTEGRATION__CONFIG__API_URL": self.pagerduty.url,
+                "OCEAN__EVENT_LISTENER": json.dumps({"type": listener}),
+                "OCEAN__INITIALIZE_PORT_RESOURCES": "true",
+                "OCEAN__CACHING_STORAGE_MODE": "memory",
+                "OCEAN__PROCESSING_MODE": "ocean-core",
+                "OCEAN__LAKEHOUSE_ENABLED": "false",
+                "APPLICATION__PORT": str(free_port()),
+                "APPLICATION__LOG_LEVEL": "INFO",
+            }
+        )
+        env.update(overrides or {})
+        return env
+
+    def start_integration(
+        self, listener: str = "POLLING", overrides: Mapping[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        log = (self.workdir / "ocean.log").open("ab")
+        return subprocess.Popen(
+            [str(BIN / "ocean"), "sail", str(ROOT)],
+            cwd=ROOT,
+            env=self.integration_env(listener, overrides),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def run_once(
+        self, overrides: Mapping[str, str] | None = None, timeout: float = 300
+    ) -> Run:
+        started = time.monotonic()
+        process = subprocess.Popen(
+            [str(BIN / "ocean"), "sail", str(ROOT)],
+            cwd=ROOT,
+            env=self.integration_env("ONCE", overrides),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            output, _ = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            stop_process(process)
+            output, _ = process.communicate()
+        seconds = time.monotonic() - started
+        return Run(process.returncode, output.decode(errors="replace"), seconds)
+
+    def catalog(self) -> dict[str, dict[str, Any]]:
+        entities: dict[str, dict[str, Any]] = self.port.get("/_standin/catalog")[
+            "entities"
+        ]
+        return entities
+
+    def resync_status(self) -> str | None:
+        integration = self.port.get(f"/_standin/integration/{INTEGRATION_ID}")
+        state = integration.get("resyncState") or {}
+        status = state.get("status")
+        return str(status) if status else None
+
+    def api_calls(self) -> dict[str, Any]:
+        counters: dict[str, Any] = self.pagerduty.get("/_sim/counters")
+        return counters
+
+
+@contextmanager
+def sandbox_stack(settings: SimSettings | None = None) -> Iterator[Stack]:
+    settings = settings or SimSettings()
+    with tempfile.TemporaryDirectory(prefix="pd-sandbox-") as tmp:
+        workdir = Path(tmp)
+        servers: list[Server] = []
+        try:
+            servers.append(
+                start_server(
+                    "pagerduty", "sandbox.pagerduty_sim", settings.args(), workdir
+                )
+            )
+            servers.append(start_server("port", "sandbox.port_standin", [], workdir))
+            yield Stack(servers[0], servers[1], workdir)
+        finally:
+            for server in servers:
+                server.stop()
