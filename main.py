@@ -33,8 +33,10 @@ async def ensure_webhook_subscription() -> None:
     app_host = config.get("app_host")
     if not app_host:
         logger.warning(
-            "appHost is not set: live updates from PagerDuty webhooks are off; the "
-            "catalog changes only at each scheduled resync."
+            "appHost is not set: no PagerDuty webhook subscription is managed, so "
+            "live updates arrive only from a subscription you made yourself (set "
+            "webhookSecret) or a Redis live-events stream; otherwise the catalog "
+            "changes only at each scheduled resync."
         )
         return
     manager = WebhookSubscriptionManager(
