@@ -16,11 +16,11 @@ from port_ocean.context.ocean import ocean
 from port_ocean.helpers.async_client import OceanAsyncClient
 from port_ocean.helpers.retry import RetryConfig, RetryTransport
 
+from pagination import Paginator, Window
 from rate_budget import RateBudget, shared_rate_budget
 
 DEFAULT_API_URL = "https://api.pagerduty.com"
 EU_API_URL = "https://api.eu.pagerduty.com"
-PAGE_SIZE = 100
 ONCALL_POLICY_BATCH = 50
 PAGERDUTY_ACCEPT = "application/vnd.pagerduty+json;version=2"
 # Six attempts ride out a transient fault (10% 5xx: one in a million requests
@@ -138,6 +138,7 @@ class PagerDutyClient:
         self.token_type = token_type
         self._token = token
         self._http = http_client or build_http_client()
+        self._paginator = Paginator(self)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -241,19 +242,24 @@ class PagerDutyClient:
         params: Mapping[str, Any] | None = None,
         items_key: str | None = None,
     ) -> AsyncIterator[list[JSON]]:
-        """Yield each page of a PagerDuty list endpoint (classic pagination)."""
+        """Every page of a PagerDuty list endpoint (see pagination.py)."""
         key = items_key or path.strip("/").split("/")[-1]
-        offset = 0
-        while True:
-            page = await self.get(
-                path, {**(params or {}), "limit": PAGE_SIZE, "offset": offset}
-            )
-            items: list[JSON] = page.get(key) or []
-            if items:
-                yield items
-            if not page.get("more") or not items:
-                return
-            offset += len(items)
+        async for page in self._paginator.pages(path, params or {}, key):
+            yield page
+
+    async def paginate_by_created_at(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        window: Window | None,
+        items_key: str | None = None,
+    ) -> AsyncIterator[list[JSON]]:
+        """Every page created within `window` (None: all time), past the 10,000 cap."""
+        key = items_key or path.strip("/").split("/")[-1]
+        async for page in self._paginator.pages_by_created_at(
+            path, params, key, window
+        ):
+            yield page
 
     async def oncalls_by_escalation_policy(
         self, policy_ids: Iterable[str]

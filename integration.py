@@ -116,6 +116,16 @@ class IncidentSelector(StrictSelector):
         alias="apiQueryParams",
         description="Query parameters passed to PagerDuty's List Incidents API",
     )
+    lookback_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        alias="lookbackDays",
+        description=(
+            "Import incidents created in the last N days (without since/until or "
+            "date_range). Default: PagerDuty's own window, the last 30 days."
+        ),
+    )
     incident_analytics: bool = Field(
         default=False,
         alias="incidentAnalytics",
@@ -144,5 +154,7 @@ class PagerDutyPortAppConfig(PortAppConfig):
 
 
 class PagerDutyIntegration(BaseIntegration):
+    from mapping_guard import GuardedJQEntityProcessor as EntityProcessorClass
+
     class AppConfigHandlerClass(APIPortAppConfig):
         CONFIG_CLASS = PagerDutyPortAppConfig

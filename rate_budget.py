@@ -77,11 +77,13 @@ class RateBudget:
         if remaining is None or reset is None:
             return
         server_reset_at = self._clock() + reset
+        server_remaining = int(remaining) - self.in_flight
         if server_reset_at > self.reset_at + 1:
             # The server is already in a later window than we thought.
-            self._start_window(server_reset_at, int(remaining) - self.in_flight)
+            self._start_window(server_reset_at, server_remaining)
         else:
-            self.remaining = min(self.remaining, int(remaining) - self.in_flight)
+            self.reset_at = min(self.reset_at, server_reset_at)
+            self.remaining = max(0, min(self.remaining, server_remaining))
 
     def _start_window(self, reset_at: float, remaining: int) -> None:
         self.reset_at = reset_at

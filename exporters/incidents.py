@@ -1,8 +1,10 @@
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from client import JSON, PagerDutyClient
 from integration import IncidentSelector
+from pagination import Window, parse_time
 
 
 class IncidentExporter:
@@ -11,7 +13,12 @@ class IncidentExporter:
 
     async def pages(self, selector: IncidentSelector) -> AsyncIterator[list[JSON]]:
         params = selector.api_query_params.to_request_params()
-        async for incidents in self.client.paginate("/incidents", params):
+        for time_key in TIME_KEYS:
+            params.pop(time_key, None)
+        window = created_window(selector)
+        async for incidents in self.client.paginate_by_created_at(
+            "/incidents", params, window
+        ):
             yield incidents
 
     async def one(self, incident_id: str, selector: IncidentSelector) -> JSON | None:
@@ -21,6 +28,32 @@ class IncidentExporter:
         return await self.client.get_object(
             f"/incidents/{incident_id}", "incident", params
         )
+
+
+TIME_KEYS = ("since", "until", "date_range")
+# PagerDuty's own window when a listing names neither since/until nor date_range.
+DEFAULT_WINDOW = timedelta(days=30)
+# Reach a little past "now" so incidents created during the resync are listed.
+NOW_SLACK = timedelta(minutes=1)
+
+
+def created_window(selector: IncidentSelector) -> Window | None:
+    """The created_at range a selector asks for; None for all time."""
+    query = selector.api_query_params
+    if query.date_range == "all":
+        return None
+    now = datetime.now(UTC).replace(microsecond=0)
+    if query.since or query.until:
+        since = parse_time(query.since) if query.since else None
+        until = parse_time(query.until) if query.until else None
+        since = since or (until - DEFAULT_WINDOW if until else now)
+        return Window(since, until or since + DEFAULT_WINDOW)
+    lookback = (
+        timedelta(days=selector.lookback_days)
+        if selector.lookback_days
+        else DEFAULT_WINDOW
+    )
+    return Window(now - lookback, now + NOW_SLACK)
 
 
 def ids_of(references: list[JSON] | None) -> set[str]:

@@ -74,20 +74,38 @@ async def test_every_incident_query_key_reaches_the_wire() -> None:
     assert pages == [[{"id": "Q1"}]]
     sent = wire(route.calls.last.request)
     assert sent.pop("limit") == ["100"] and sent.pop("offset") == ["0"]
+    assert sent.pop("total") == ["true"]
+    # date_range=all wins over since/until, as in PagerDuty; the listing is read
+    # oldest first (see pagination.py).
     assert sent == {
         "date_range": ["all"],
+        "sort_by": ["created_at:asc"],
         "incident_key": ["key-1"],
         "include[]": ["assignees", "services"],
         "service_ids[]": ["S1", "S2"],
-        "since": ["2024-01-01T00:00:00Z"],
-        "sort_by": ["created_at:desc"],
         "statuses[]": ["triggered", "acknowledged"],
         "team_ids[]": ["T1"],
         "time_zone": ["UTC"],
-        "until": ["2024-02-01T00:00:00Z"],
         "urgencies[]": ["high"],
         "user_ids[]": ["U1", "U2"],
     }
+
+
+@respx.mock
+async def test_since_until_and_sort_reach_the_wire_when_not_all_time() -> None:
+    params = {k: v for k, v in INCIDENT_PARAMS.items() if k != "date_range"}
+    config = parse(resource("incidents", {"apiQueryParams": params}))
+    selector = config.resources[0].selector
+    route = respx.get(f"{API}/incidents").respond(
+        json={"incidents": [], "more": False, "total": 0}
+    )
+    client = PagerDutyClient("t" * 20, API, http_client=httpx.AsyncClient())
+    assert [p async for p in IncidentExporter(client).pages(selector)] == []  # type: ignore[arg-type]
+    sent = wire(route.calls.last.request)
+    assert sent["since"] == ["2024-01-01T00:00:00Z"]
+    assert sent["until"] == ["2024-02-01T00:00:00Z"]
+    assert sent["sort_by"] == ["created_at:desc"]
+    assert "date_range" not in sent
 
 
 @respx.mock
@@ -105,6 +123,7 @@ async def test_every_service_query_key_reaches_the_wire() -> None:
     assert pages == [[{"id": "S1", "__oncall_user": []}]]
     sent = wire(route.calls.last.request)
     assert sent.pop("limit") == ["100"] and sent.pop("offset") == ["0"]
+    assert sent.pop("total") == ["true"]
     assert sent == {
         "include[]": ["teams", "escalation_policies"],
         "sort_by": ["name:desc"],

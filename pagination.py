@@ -1,0 +1,265 @@
+"""The one place that knows PagerDuty's classic pagination.
+
+- The first page asks for `total=true`; once the total is known the remaining
+  pages are fetched concurrently (the shared rate budget bounds how many).
+- Offset pagination stops at `offset + limit = 10,000`. A listing larger than
+  that is split into created-at windows (recursive bisection) where the endpoint
+  filters by time (`since`/`until`); where it cannot be split, the listing fails
+  loudly: a silently truncated listing would make Ocean's reconciliation delete
+  what was not read.
+- Pages flow through a small bounded queue, so fetching runs ahead of (and
+  overlaps with) Ocean's mapping of the previous batch while memory stays flat.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Mapping,
+)
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from client import PagerDutyClient
+
+JSON = dict[str, Any]
+PageSink = Callable[[list[JSON]], Awaitable[None]]
+
+PAGE_SIZE = 100
+OFFSET_CAP = 10_000
+PAGES_AHEAD = 8
+PAGES_IN_FLIGHT = 12
+# PagerDuty refuses since/until ranges over six months.
+MAX_WINDOW = timedelta(days=90)
+MIN_WINDOW = timedelta(seconds=1)
+
+
+class ListingTooLargeError(Exception):
+    """More than 10,000 records and no (further) way to split the listing."""
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Window:
+    since: datetime
+    until: datetime
+
+    def halves(self) -> tuple["Window", "Window"]:
+        middle = self.since + (self.until - self.since) / 2
+        middle = middle.replace(microsecond=0)
+        return Window(self.since, middle), Window(middle, self.until)
+
+    def chunks(self, size: timedelta = MAX_WINDOW) -> list["Window"]:
+        windows, start = [], self.since
+        while start < self.until:
+            end = min(start + size, self.until)
+            windows.append(Window(start, end))
+            start = end
+        return windows
+
+    def params(self) -> dict[str, str]:
+        return {"since": iso(self.since), "until": iso(self.until)}
+
+
+def first_leaf(error: BaseException) -> BaseException:
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error
+
+
+async def run_all(coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Runs all concurrently; the first failure cancels the rest and is raised as is."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for coroutine in coroutines:
+                group.create_task(coroutine)
+    except BaseExceptionGroup as errors:
+        raise first_leaf(errors) from None
+
+
+async def stream_pages(
+    produce: Callable[[PageSink], Awaitable[None]], ahead: int = PAGES_AHEAD
+) -> AsyncIterator[list[JSON]]:
+    """Runs `produce` in the background and yields the pages it emits, in the
+    order they arrive; an error in `produce` is raised here."""
+    queue: asyncio.Queue[list[JSON] | BaseException | None] = asyncio.Queue(ahead)
+
+    async def run() -> None:
+        try:
+            await produce(queue.put)
+            await queue.put(None)
+        except Exception as error:
+            await queue.put(error)
+
+    task = asyncio.create_task(run())
+    try:
+        while (item := await queue.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+class Paginator:
+    def __init__(self, client: "PagerDutyClient") -> None:
+        self.client = client
+        self._in_flight = asyncio.Semaphore(PAGES_IN_FLIGHT)
+
+    async def pages(
+        self, path: str, params: Mapping[str, Any], key: str
+    ) -> AsyncIterator[list[JSON]]:
+        async for page in stream_pages(
+            lambda put: self.collect(path, params, key, put)
+        ):
+            yield page
+
+    async def pages_by_created_at(
+        self, path: str, params: Mapping[str, Any], key: str, window: Window | None
+    ) -> AsyncIterator[list[JSON]]:
+        """Like `pages`, split into created-at windows whenever a listing is over the
+        cap. `window` None means PagerDuty's `date_range=all`."""
+
+        async def produce(put: PageSink) -> None:
+            if window is None:
+                await self._collect_all_time(path, params, key, put)
+            else:
+                await self._collect_windows(path, params, key, window.chunks(), put)
+
+        async for page in stream_pages(produce):
+            yield page
+
+    async def collect(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        key: str,
+        put: PageSink,
+        first: JSON | None = None,
+    ) -> None:
+        """All pages of one listing; `first` is its first page if already fetched."""
+        first = first or await self._page(path, params, key, 0, with_total=True)
+        total = first.get("total")
+        if isinstance(total, int) and total > OFFSET_CAP:
+            raise ListingTooLargeError(
+                f"{path} lists {total} {key}, more than PagerDuty's offset "
+                f"pagination can return ({OFFSET_CAP})"
+            )
+        items: list[JSON] = first.get(key) or []
+        if items:
+            await put(items)
+        if not first.get("more") or not items:
+            return
+        if isinstance(total, int):
+            await self._collect_offsets(
+                path, params, key, range(len(items), total, PAGE_SIZE), put
+            )
+        else:
+            await self._collect_sequentially(path, params, key, len(items), put)
+
+    async def _collect_offsets(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        key: str,
+        offsets: range,
+        put: PageSink,
+    ) -> None:
+        async def fetch(offset: int) -> None:
+            async with self._in_flight:
+                page = await self._page(path, params, key, offset)
+                if items := page.get(key):
+                    await put(items)
+
+        await run_all(fetch(offset) for offset in offsets)
+
+    async def _collect_sequentially(
+        self, path: str, params: Mapping[str, Any], key: str, offset: int, put: PageSink
+    ) -> None:
+        while True:
+            if offset + PAGE_SIZE > OFFSET_CAP:
+                raise ListingTooLargeError(
+                    f"{path} has more than {OFFSET_CAP} {key}; PagerDuty's offset "
+                    "pagination cannot list them all"
+                )
+            page = await self._page(path, params, key, offset)
+            items: list[JSON] = page.get(key) or []
+            if items:
+                await put(items)
+            if not page.get("more") or not items:
+                return
+            offset += len(items)
+
+    async def _collect_all_time(
+        self, path: str, params: Mapping[str, Any], key: str, put: PageSink
+    ) -> None:
+        # Oldest first, so the first page also tells where windows must start.
+        everything = {**params, "date_range": "all", "sort_by": "created_at:asc"}
+        probe = await self._page(path, everything, key, 0, with_total=True)
+        total = probe.get("total")
+        if not isinstance(total, int) or total <= OFFSET_CAP:
+            await self.collect(path, everything, key, put, first=probe)
+            return
+        oldest = (probe.get(key) or [{}])[0].get("created_at")
+        if not oldest:
+            raise ListingTooLargeError(f"{path} is over the cap and has no created_at")
+        until = datetime.now(UTC) + timedelta(minutes=1)
+        span = Window(parse_time(oldest).replace(microsecond=0), until)
+        await self._collect_windows(path, params, key, span.chunks(), put)
+
+    async def _collect_windows(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        key: str,
+        windows: list[Window],
+        put: PageSink,
+    ) -> None:
+        await run_all(self._collect_window(path, params, key, w, put) for w in windows)
+
+    async def _collect_window(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        key: str,
+        window: Window,
+        put: PageSink,
+    ) -> None:
+        try:
+            await self.collect(path, {**params, **window.params()}, key, put)
+        except ListingTooLargeError as error:
+            if window.until - window.since <= MIN_WINDOW:
+                raise ListingTooLargeError(
+                    f"{error} between {iso(window.since)} and {iso(window.until)}, "
+                    "a window too short to split further"
+                ) from error
+            await self._collect_windows(path, params, key, list(window.halves()), put)
+
+    async def _page(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        key: str,
+        offset: int,
+        with_total: bool = False,
+    ) -> JSON:
+        query = {**params, "limit": PAGE_SIZE, "offset": offset}
+        if with_total:
+            query["total"] = "true"
+        return await self.client.get(path, query)
