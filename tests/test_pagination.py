@@ -9,15 +9,16 @@ import pytest
 import respx
 
 from client import PagerDutyClient
-from pagination import OFFSET_CAP, ListingTooLargeError, Window, stream_pages
+from pagination import OFFSET_CAP, ListingTooLargeError, PageSink, Window, stream_pages
 from sandbox.pagerduty_sim import SimConfig, create_app
 
 API = "https://api.pagerduty.com"
 TOKEN = "sandbox-token"
 
 
-def sim_client(**sizes: int) -> tuple[PagerDutyClient, object]:
-    app = create_app(SimConfig(rate_limit_per_minute=0, **sizes))
+def sim_client(incidents: int, services: int) -> tuple[PagerDutyClient, object]:
+    config = SimConfig(rate_limit_per_minute=0, incidents=incidents, services=services)
+    app = create_app(config)
     http = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://sim"
     )
@@ -120,11 +121,11 @@ async def test_pages_after_the_first_are_fetched_concurrently_ahead_of_the_consu
 
 
 async def test_an_error_while_fetching_reaches_the_consumer() -> None:
-    async def produce(put: object) -> None:
-        await put([{"id": "1"}])  # type: ignore[operator]
+    async def produce(put: PageSink) -> None:
+        await put([{"id": "1"}])
         raise RuntimeError("PagerDuty went away")
 
-    stream = stream_pages(produce)  # type: ignore[arg-type]
+    stream = stream_pages(produce)
     assert await anext(stream) == [{"id": "1"}]
     with pytest.raises(RuntimeError, match="went away"):
         await anext(stream)
