@@ -5,6 +5,7 @@ from typing import cast
 from loguru import logger
 from port_ocean.context.event import event
 from port_ocean.context.ocean import ocean
+from port_ocean.core.incremental.cursor_context import active_incremental_cursor
 from port_ocean.core.models import EventListenerType
 from port_ocean.core.ocean_types import ASYNC_GENERATOR_RESYNC_TYPE
 
@@ -59,6 +60,17 @@ async def resync_services(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
 async def resync_incidents(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
     selector = cast(IncidentResourceConfig, event.resource_config).selector
     async for incidents in IncidentExporter(create_pagerduty_client()).pages(selector):
+        yield incidents
+
+
+@ocean.on_incremental_resync(ObjectKind.INCIDENTS)
+async def incremental_incidents(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
+    selector = cast(IncidentResourceConfig, event.resource_config).selector
+    cursor = active_incremental_cursor()
+    if cursor is None:
+        raise RuntimeError("incremental sync ran without a cursor")
+    exporter = IncidentExporter(create_pagerduty_client())
+    async for incidents in exporter.changed_since(cursor, selector):
         yield incidents
 
 

@@ -1,3 +1,4 @@
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +21,28 @@ class IncidentExporter:
             "/incidents", params, window
         ):
             yield incidents
+
+    async def changed_since(
+        self, cursor: datetime, selector: IncidentSelector
+    ) -> AsyncIterator[list[JSON]]:
+        """Incidents created or changed (status, notes, ...) since `cursor`, as a
+        resync of this selector would have written them.
+
+        PagerDuty cannot list incidents by update time; every change leaves a log
+        entry, so the log names the incidents to re-read.
+        """
+        window = Window(cursor.replace(microsecond=0), datetime.now(UTC) + NOW_SLACK)
+        changed: set[str] = set()
+        async for entries in self.client.paginate_by_created_at(
+            "/log_entries", {}, window
+        ):
+            changed.update(incident_ids_in(entries))
+        for start in range(0, len(changed), INCREMENTAL_BATCH):
+            batch = sorted(changed)[start : start + INCREMENTAL_BATCH]
+            fetched = await asyncio.gather(*(self.one(i, selector) for i in batch))
+            yield [
+                i for i in fetched if i is not None and matches_selector(i, selector)
+            ]
 
     async def one(self, incident_id: str, selector: IncidentSelector) -> JSON | None:
         """The incident as a resync of this selector would have written it."""
@@ -54,6 +77,17 @@ def created_window(selector: IncidentSelector) -> Window | None:
         else DEFAULT_WINDOW
     )
     return Window(now - lookback, now + NOW_SLACK)
+
+
+INCREMENTAL_BATCH = 100
+
+
+def incident_ids_in(log_entries: list[JSON]) -> set[str]:
+    return {
+        str(entry["incident"]["id"])
+        for entry in log_entries
+        if isinstance(entry.get("incident"), dict) and entry["incident"].get("id")
+    }
 
 
 def ids_of(references: list[JSON] | None) -> set[str]:

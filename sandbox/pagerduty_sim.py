@@ -498,6 +498,45 @@ class PagerDutySim:
         )
 
     # ----------------------------------------------------------- people & teams
+    async def list_log_entries(self, request: Request) -> Response:
+        """Incident log entries, derived from each incident's timeline."""
+        params = request.query_params
+        since, until = parse_time(params, "since"), parse_time(params, "until")
+        entries = sorted(
+            (
+                entry
+                for incident_id in self.store.incidents
+                for entry in self._timeline_entries(incident_id)
+                if (since is None or entry[0] >= since)
+                and (until is None or entry[0] < until)
+            ),
+            key=lambda entry: entry[0],
+        )
+        body = paginate("log_entries", entries, parse_page(params), self._log_entry)
+        return json_response(body)
+
+    def _timeline_entries(self, incident_id: str) -> list[tuple[float, str, str]]:
+        times = self.store.incident_times[incident_id]
+        updated = parse_timestamp(
+            self.store.incidents[incident_id]["updated_at"], "updated_at"
+        )
+        moments = [
+            (times.created, "trigger_log_entry"),
+            (times.acknowledged, "acknowledge_log_entry"),
+            (times.resolved, "resolve_log_entry"),
+            (updated, "annotate_log_entry"),
+        ]
+        return [(at, kind, incident_id) for at, kind in moments if at is not None]
+
+    def _log_entry(self, entry: tuple[float, str, str]) -> JsonDict:
+        at, kind, incident_id = entry
+        return {
+            "id": f"R{incident_id}{kind[:3].upper()}{int(at)}",
+            "type": kind,
+            "created_at": pd_data.iso(at),
+            "incident": self.store.ref(incident_id),
+        }
+
     async def list_users(self, request: Request) -> Response:
         params, store = request.query_params, self.store
         users = name_query(params, store.sorted_values(store.users))
@@ -998,6 +1037,7 @@ API_ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/incidents", "list_incidents"),
     ("GET", "/incidents/{id}", "get_incident"),
     ("GET", "/incidents/{id}/custom_fields/values", "incident_custom_fields"),
+    ("GET", "/log_entries", "list_log_entries"),
     ("GET", "/users", "list_users"),
     ("GET", "/users/{id}", "get_user"),
     ("GET", "/teams", "list_teams"),
