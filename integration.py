@@ -4,8 +4,9 @@ Key names follow Port's public PagerDuty integration so existing mappings keep
 working. Unknown selector keys are rejected rather than silently ignored.
 """
 
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any, ClassVar, Literal
 
 from port_ocean.core.handlers.port_app_config.api import APIPortAppConfig
 from port_ocean.core.handlers.port_app_config.models import (
@@ -14,12 +15,19 @@ from port_ocean.core.handlers.port_app_config.models import (
     Selector,
 )
 from port_ocean.core.integrations.base import BaseIntegration
-from pydantic.v1 import BaseModel, Extra, Field
+from pydantic.v1 import BaseModel, Extra, Field, validator
+
+from pagination import iso
 
 
 class ObjectKind(StrEnum):
     SERVICES = "services"
     INCIDENTS = "incidents"
+    SCHEDULES = "schedules"
+    ONCALLS = "oncalls"
+    ESCALATION_POLICIES = "escalation_policies"
+    USERS = "users"
+    TEAMS = "teams"
 
 
 class StrictModel(BaseModel):
@@ -99,14 +107,19 @@ class ServiceSelector(StrictSelector):
     service_analytics: bool = Field(
         default=True,
         alias="serviceAnalytics",
-        description="Accepted for compatibility with Port's public integration",
+        description="Attach `__analytics` (mean seconds to resolve/first ack/engage)",
     )
     analytics_months_period: int = Field(
         default=3,
         ge=1,
         le=12,
         alias="analyticsMonthsPeriod",
-        description="Accepted for compatibility with Port's public integration",
+        description="Months of incidents the service analytics cover (1-12)",
+    )
+    include_custom_fields: bool = Field(
+        default=False,
+        alias="includeCustomFields",
+        description="Attach `__custom_fields` (the service's custom field values)",
     )
 
 
@@ -129,7 +142,105 @@ class IncidentSelector(StrictSelector):
     incident_analytics: bool = Field(
         default=False,
         alias="incidentAnalytics",
-        description="Accepted for compatibility with Port's public integration",
+        description="Attach `__analytics` (the incident's raw analytics)",
+    )
+    include_custom_fields: bool = Field(
+        default=False,
+        alias="includeCustomFields",
+        description="Attach `__custom_fields` (the incident's custom field values)",
+    )
+
+
+class MonthsRelativeParams(ApiQueryParams):
+    """`since`/`until` given in whole months back from / ahead of now."""
+
+    def to_request_params(self) -> dict[str, Any]:
+        params = super().to_request_params()
+        now = datetime.now(UTC).replace(microsecond=0)
+        if "since" in params:
+            params["since"] = iso(now - timedelta(days=30 * params["since"]))
+        if "until" in params:
+            params["until"] = iso(now + timedelta(days=30 * params["until"]))
+        return params
+
+
+class ScheduleApiQueryParams(MonthsRelativeParams):
+    include: (
+        list[Literal["schedule_layers", "final_schedule", "overrides_subschedule"]]
+        | None
+    ) = None
+    since: int | None = Field(default=None, ge=0, le=24)
+    until: int | None = Field(default=None, ge=0, le=24)
+    time_zone: str | None = None
+
+
+class OncallApiQueryParams(MonthsRelativeParams):
+    include: list[Literal["users", "escalation_policies", "schedules"]] = ["users"]
+    since: int = Field(default=0, ge=0, le=12)
+    until: int = Field(default=3, ge=0, le=12)
+
+
+class EscalationPolicyApiQueryParams(ApiQueryParams):
+    include: list[Literal["services", "teams", "targets"]] | None = None
+    team_ids: list[str] | None = None
+    user_ids: list[str] | None = None
+
+
+class UserApiQueryParams(ApiQueryParams):
+    include: (
+        list[Literal["contact_methods", "notification_rules", "teams", "subdomains"]]
+        | None
+    ) = None
+    team_ids: list[str] | None = None
+    query: str | None = None
+
+
+class TeamApiQueryParams(ApiQueryParams):
+    query: str | None = None
+
+
+class CustomApiQueryParams(ApiQueryParams):
+    include: list[str] | None = None
+
+
+class ScheduleSelector(StrictSelector):
+    api_query_params: ScheduleApiQueryParams = Field(
+        default_factory=ScheduleApiQueryParams, alias="apiQueryParams"
+    )
+
+
+class OncallSelector(StrictSelector):
+    api_query_params: OncallApiQueryParams = Field(
+        default_factory=OncallApiQueryParams, alias="apiQueryParams"
+    )
+
+
+class EscalationPolicySelector(StrictSelector):
+    api_query_params: EscalationPolicyApiQueryParams = Field(
+        default_factory=EscalationPolicyApiQueryParams, alias="apiQueryParams"
+    )
+    attach_oncall_users: bool = Field(
+        default=True,
+        alias="attachOncallUsers",
+        description="Attach `__oncall_users` (the policy's on-calls, level 1 first)",
+    )
+
+
+class UserSelector(StrictSelector):
+    api_query_params: UserApiQueryParams = Field(
+        default_factory=UserApiQueryParams, alias="apiQueryParams"
+    )
+
+
+class TeamSelector(StrictSelector):
+    api_query_params: TeamApiQueryParams = Field(
+        default_factory=TeamApiQueryParams, alias="apiQueryParams"
+    )
+
+
+class CustomSelector(StrictSelector):
+    api_query_params: CustomApiQueryParams = Field(
+        default_factory=CustomApiQueryParams, alias="apiQueryParams"
     )
 
 
@@ -143,14 +254,66 @@ class IncidentResourceConfig(ResourceConfig):
     selector: IncidentSelector
 
 
-PagerDutyResourceConfig = Annotated[
-    ServiceResourceConfig | IncidentResourceConfig,
-    Field(discriminator="kind"),
-]
+class ScheduleResourceConfig(ResourceConfig):
+    kind: Literal["schedules"]
+    selector: ScheduleSelector
+
+
+class OncallResourceConfig(ResourceConfig):
+    kind: Literal["oncalls"]
+    selector: OncallSelector
+
+
+class EscalationPolicyResourceConfig(ResourceConfig):
+    kind: Literal["escalation_policies"]
+    selector: EscalationPolicySelector
+
+
+class UserResourceConfig(ResourceConfig):
+    kind: Literal["users"]
+    selector: UserSelector
+
+
+class TeamResourceConfig(ResourceConfig):
+    kind: Literal["teams"]
+    selector: TeamSelector
+
+
+class CustomResourceConfig(ResourceConfig):
+    """Any other PagerDuty list endpoint, e.g. `priorities`, `business_services`."""
+
+    kind: str = Field(regex=r"^[a-z][a-z_]*$")
+    selector: CustomSelector
+
+
+RESOURCE_CONFIGS: dict[str, type[ResourceConfig]] = {
+    ObjectKind.SERVICES: ServiceResourceConfig,
+    ObjectKind.INCIDENTS: IncidentResourceConfig,
+    ObjectKind.SCHEDULES: ScheduleResourceConfig,
+    ObjectKind.ONCALLS: OncallResourceConfig,
+    ObjectKind.ESCALATION_POLICIES: EscalationPolicyResourceConfig,
+    ObjectKind.USERS: UserResourceConfig,
+    ObjectKind.TEAMS: TeamResourceConfig,
+}
+
+
+def parse_resource(raw: Any) -> Any:
+    """Each resource is validated by its own kind's model, so errors name its keys."""
+    if not isinstance(raw, dict):
+        return raw
+    model = RESOURCE_CONFIGS.get(str(raw.get("kind")), CustomResourceConfig)
+    return model.parse_obj(raw)
 
 
 class PagerDutyPortAppConfig(PortAppConfig):
-    resources: list[PagerDutyResourceConfig] = Field(default_factory=list)  # type: ignore[assignment]
+    allow_custom_kinds: ClassVar[bool] = True
+    resources: list[ResourceConfig] = Field(default_factory=list)
+
+    @validator("resources", pre=True)
+    def _parse_by_kind(cls, value: Any) -> Any:
+        return (
+            [parse_resource(raw) for raw in value] if isinstance(value, list) else value
+        )
 
 
 class PagerDutyIntegration(BaseIntegration):

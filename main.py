@@ -5,14 +5,15 @@ from typing import cast
 from loguru import logger
 from port_ocean.context.event import event
 from port_ocean.context.ocean import ocean
+from port_ocean.core.handlers.port_app_config.models import ResourceConfig
 from port_ocean.core.incremental.cursor_context import active_incremental_cursor
 from port_ocean.core.models import EventListenerType
 from port_ocean.core.ocean_types import ASYNC_GENERATOR_RESYNC_TYPE
 
 from client import PagerDutyError, create_pagerduty_client
+from exporters import exporter_for
 from exporters.incidents import IncidentExporter
-from exporters.services import ServiceExporter
-from integration import IncidentResourceConfig, ObjectKind, ServiceResourceConfig
+from integration import IncidentResourceConfig, ObjectKind
 from run_outcome import exit_nonzero_when_once_resync_fails
 from webhook_processors.incidents import IncidentWebhookProcessor
 from webhook_processors.services import ServiceWebhookProcessor
@@ -49,18 +50,12 @@ async def ensure_webhook_subscription() -> None:
         logger.error(f"Could not set up the PagerDuty webhook subscription: {error}")
 
 
-@ocean.on_resync(ObjectKind.SERVICES)
-async def resync_services(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
-    selector = cast(ServiceResourceConfig, event.resource_config).selector
-    async for services in ServiceExporter(create_pagerduty_client()).pages(selector):
-        yield services
-
-
-@ocean.on_resync(ObjectKind.INCIDENTS)
-async def resync_incidents(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
-    selector = cast(IncidentResourceConfig, event.resource_config).selector
-    async for incidents in IncidentExporter(create_pagerduty_client()).pages(selector):
-        yield incidents
+@ocean.on_resync()
+async def resync(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
+    """Every kind, custom kinds included, through its exporter (exporters/)."""
+    selector = cast(ResourceConfig, event.resource_config).selector
+    async for batch in exporter_for(kind, create_pagerduty_client()).pages(selector):
+        yield batch
 
 
 @ocean.on_incremental_resync(ObjectKind.INCIDENTS)

@@ -60,7 +60,8 @@ class RateBudget:
     def release(self, status_code: int | None, headers: Mapping[str, str]) -> None:
         self.in_flight -= 1
         self._slots.release()
-        if status_code == 429:
+        daily_quota_spent = headers.get("daily-ratelimit-remaining") == "0"
+        if status_code == 429 and not daily_quota_spent:
             reset = _header_number(headers, "ratelimit-reset")
             self._start_window(
                 self._clock() + (reset if reset is not None else WINDOW_SECONDS), 0

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from client import JSON, PagerDutyClient
+from exporters.enrichment import attach_custom_fields, attach_incident_analytics
 from integration import IncidentSelector
 from pagination import Window, parse_time
 
@@ -20,7 +21,16 @@ class IncidentExporter:
         async for incidents in self.client.paginate_by_created_at(
             "/incidents", params, window
         ):
-            yield incidents
+            yield await self.enrich(incidents, selector)
+
+    async def enrich(
+        self, incidents: list[JSON], selector: IncidentSelector
+    ) -> list[JSON]:
+        if selector.incident_analytics:
+            await attach_incident_analytics(self.client, incidents)
+        if selector.include_custom_fields:
+            await attach_custom_fields(self.client, incidents, "incidents")
+        return incidents
 
     async def changed_since(
         self, cursor: datetime, selector: IncidentSelector
@@ -48,9 +58,13 @@ class IncidentExporter:
         """The incident as a resync of this selector would have written it."""
         include = selector.api_query_params.include
         params = {"include[]": include} if include else None
-        return await self.client.get_object(
+        incident = await self.client.get_object(
             f"/incidents/{incident_id}", "incident", params
         )
+        if incident is None:
+            return None
+        (enriched,) = await self.enrich([incident], selector)
+        return enriched
 
 
 TIME_KEYS = ("since", "until", "date_range")

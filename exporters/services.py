@@ -1,6 +1,8 @@
 from collections.abc import AsyncIterator
 
 from client import JSON, PagerDutyClient
+from exporters.account import oncalls_by_policy
+from exporters.enrichment import attach_custom_fields, attach_service_analytics
 from integration import ServiceSelector
 
 ONCALL_FIELD = "__oncall_user"
@@ -13,7 +15,7 @@ class ServiceExporter:
     async def pages(self, selector: ServiceSelector) -> AsyncIterator[list[JSON]]:
         params = selector.api_query_params.to_request_params()
         async for services in self.client.paginate("/services", params):
-            yield await self.attach_oncalls(services)
+            yield await self.enrich(services, selector)
 
     async def one(self, service_id: str, selector: ServiceSelector) -> JSON | None:
         """The service as a resync of this selector would have written it."""
@@ -24,14 +26,26 @@ class ServiceExporter:
         )
         if service is None:
             return None
-        (enriched,) = await self.attach_oncalls([service])
+        (enriched,) = await self.enrich([service], selector)
         return enriched
+
+    async def enrich(
+        self, services: list[JSON], selector: ServiceSelector
+    ) -> list[JSON]:
+        await self.attach_oncalls(services)
+        if selector.service_analytics:
+            await attach_service_analytics(
+                self.client, services, selector.analytics_months_period
+            )
+        if selector.include_custom_fields:
+            await attach_custom_fields(self.client, services, "services")
+        return services
 
     async def attach_oncalls(self, services: list[JSON]) -> list[JSON]:
         """Adds `__oncall_user`: the service's on-calls, escalation level 1 first."""
         policy_ids = [policy_id(service) for service in services]
-        oncalls = await self.client.oncalls_by_escalation_policy(
-            [pid for pid in policy_ids if pid]
+        oncalls = await oncalls_by_policy(
+            self.client, [pid for pid in policy_ids if pid]
         )
         for service, pid in zip(services, policy_ids, strict=True):
             service[ONCALL_FIELD] = oncalls.get(pid, []) if pid else []

@@ -661,6 +661,32 @@ class PagerDutySim:
         body = {"data": self._analytics_data(filters), "filters": filters}
         return json_response(body, headers=headers)
 
+    async def analytics_raw_incident(self, request: Request) -> Response:
+        """Raw analytics of one incident, from its timeline; shares the daily quota."""
+        limit = self.config.analytics_daily_limit
+        decision = (
+            self.daily_limiter.hit("analytics", limit, 86400.0) if limit else None
+        )
+        headers = decision.headers("daily-") if decision else {}
+        if decision and not decision.allowed:
+            return json_response(RATE_LIMIT_ERROR.body(), 429, headers)
+        incident = self.lookup(self.store.incidents, request)
+        times = self.store.incident_times[incident["id"]]
+
+        def seconds_until(moment: float | None) -> int | None:
+            return None if moment is None else int(moment - times.created)
+
+        body = {
+            "id": incident["id"],
+            "service_id": incident["service"]["id"],
+            "urgency": incident["urgency"],
+            "created_at": incident["created_at"],
+            "seconds_to_first_ack": seconds_until(times.acknowledged),
+            "seconds_to_engage": seconds_until(times.engaged),
+            "seconds_to_resolve": seconds_until(times.resolved),
+        }
+        return json_response(body, headers=headers)
+
     def _analytics_data(self, filters: JsonDict) -> list[JsonDict]:
         params = QueryParams(
             {
@@ -1051,6 +1077,7 @@ API_ROUTES: tuple[tuple[str, str, str], ...] = (
     ("GET", "/priorities", "list_priorities"),
     ("GET", "/business_services", "list_business_services"),
     ("POST", "/analytics/metrics/incidents/services", "analytics_services"),
+    ("GET", "/analytics/raw/incidents/{id}", "analytics_raw_incident"),
     ("GET", "/webhook_subscriptions", "list_subscriptions"),
     ("POST", "/webhook_subscriptions", "create_subscription"),
     ("GET", "/webhook_subscriptions/{id}", "get_subscription"),

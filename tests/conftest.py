@@ -34,6 +34,13 @@ def reference_samples() -> dict[str, Any]:
 
 
 @pytest.fixture
+def doc_mapping(reference_samples: dict[str, Any]) -> dict[str, Any]:
+    """The integration configuration the reference doc shows for both kinds."""
+    mapping: dict[str, Any] = reference_samples["mapping"]
+    return mapping
+
+
+@pytest.fixture
 def default_mapping() -> dict[str, Any]:
     config: dict[str, Any] = yaml.safe_load(
         (ROOT / ".port/resources/port-app-config.yaml").read_text()

@@ -116,11 +116,15 @@ async def test_every_service_query_key_reaches_the_wire() -> None:
         json={"services": [{"id": "S1"}], "more": False}
     )
     respx.get(f"{API}/oncalls").respond(json={"oncalls": [], "more": False})
+    analytics = {"service_id": "S1", "mean_seconds_to_resolve": 60}
+    respx.post(f"{API}/analytics/metrics/incidents/services").respond(
+        json={"data": [analytics]}
+    )
     client = PagerDutyClient("t" * 20, API, http_client=httpx.AsyncClient())
     selector = config.resources[0].selector
     pages = [p async for p in ServiceExporter(client).pages(selector)]
 
-    assert pages == [[{"id": "S1", "__oncall_user": []}]]
+    assert pages == [[{"id": "S1", "__oncall_user": [], "__analytics": analytics}]]
     sent = wire(route.calls.last.request)
     assert sent.pop("limit") == ["100"] and sent.pop("offset") == ["0"]
     assert sent.pop("total") == ["true"]

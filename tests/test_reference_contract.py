@@ -32,6 +32,11 @@ def pagerduty_transport(samples: dict[str, Any]) -> InterceptTransport:
         {"json": {"oncalls": [level_two, *oncalls], "more": False}},
     )
     transport.add_route(
+        "POST",
+        f"{API}/analytics/metrics/incidents/services",
+        {"json": {"data": []}},
+    )
+    transport.add_route(
         "GET",
         f"{API}/incidents",
         {"json": {"incidents": [samples["incident"]], "more": False}},
@@ -80,9 +85,9 @@ def landed(entities: list[dict[str, Any]], identifier: str) -> dict[str, Any]:
 
 
 async def test_doc_samples_map_to_doc_entities(
-    reference_samples: dict[str, Any], default_mapping: dict[str, Any]
+    reference_samples: dict[str, Any], doc_mapping: dict[str, Any]
 ) -> None:
-    entities, transport = await run_resync(reference_samples, default_mapping)
+    entities, transport = await run_resync(reference_samples, doc_mapping)
 
     assert landed(entities, "PGAAJBE") == expected_entity(
         reference_samples["service_entity"]
@@ -103,10 +108,10 @@ async def test_doc_samples_map_to_doc_entities(
 
 
 async def test_oncall_enrichment_is_what_the_mapping_reads(
-    reference_samples: dict[str, Any], default_mapping: dict[str, Any]
+    reference_samples: dict[str, Any], doc_mapping: dict[str, Any]
 ) -> None:
     """Without `__oncall_user` the doc's oncall property would be null."""
-    mapping = json.loads(json.dumps(default_mapping))
+    mapping = json.loads(json.dumps(doc_mapping))
     mapping["resources"] = mapping["resources"][:1]
     properties = mapping["resources"][0]["port"]["entity"]["mappings"]["properties"]
     properties["levels"] = "[.__oncall_user[].escalation_level]"

@@ -72,7 +72,10 @@ MAPPING: dict[str, Any] = {
                         "identifier": ".id",
                         "title": ".name",
                         "blueprint": '"pagerdutyService"',
-                        "properties": {"oncall": ".__oncall_user[0].user.email"},
+                        "properties": {
+                            "oncall": ".__oncall_user[0].user.email",
+                            "mttr": ".__analytics.mean_seconds_to_resolve",
+                        },
                     }
                 }
             },
@@ -112,6 +115,11 @@ def pagerduty() -> InterceptTransport:
                 "more": False,
             }
         },
+    )
+    transport.add_route(
+        "POST",
+        f"{API}/analytics/metrics/incidents/services",
+        {"json": {"data": [{"service_id": "S1", "mean_seconds_to_resolve": 42}]}},
     )
     transport.add_route(
         "GET",
@@ -253,6 +261,7 @@ async def test_service_update_carries_oncall_like_a_resync(
     await deliver(harness, delivery("service.updated", {"id": "S1", "type": "service"}))
     (entity,) = harness.port_mock.upserted_entities
     assert entity["properties"]["oncall"] == "first@example.com"
+    assert entity["properties"]["mttr"] == 42
 
 
 async def test_service_deleted_removes_the_entity(

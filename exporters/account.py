@@ -1,0 +1,58 @@
+"""Lookups several kinds share, fetched once per resync (or per live event).
+
+They live in the attributes of Ocean's current event, so every kind of one
+resync reuses them and the next resync starts fresh.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from port_ocean.context.event import event
+from port_ocean.exceptions.context import EventContextNotFoundError
+
+from client import JSON, PagerDutyClient
+
+USERS_KEY = "pagerduty.account_users"
+ONCALLS_KEY = "pagerduty.oncalls_by_policy"
+
+
+def event_scoped[T](key: str, make: Callable[[], T]) -> T:
+    """The value stored under `key` for the current event, made on first use."""
+    try:
+        attributes = event.attributes
+    except EventContextNotFoundError:
+        return make()
+    if key not in attributes:
+        attributes[key] = make()
+    value: T = attributes[key]
+    return value
+
+
+def once[T](fetch: Callable[[], Awaitable[T]]) -> Callable[[], "asyncio.Task[T]"]:
+    return lambda: asyncio.ensure_future(fetch())
+
+
+async def account_users(client: PagerDutyClient) -> list[JSON]:
+    """Every user of the account, listed once per resync however many kinds ask."""
+
+    async def list_users() -> list[JSON]:
+        return [user async for page in client.paginate("/users") for user in page]
+
+    task: asyncio.Task[list[JSON]] = event_scoped(USERS_KEY, once(list_users))
+    return await asyncio.shield(task)
+
+
+async def oncalls_by_policy(
+    client: PagerDutyClient, policy_ids: Iterable[str]
+) -> dict[str, list[JSON]]:
+    """Current on-calls per escalation policy; each policy fetched once per resync."""
+    known: dict[str, list[JSON]] = event_scoped(ONCALLS_KEY, dict)
+    missing = sorted({pid for pid in policy_ids if pid not in known})
+    if missing:
+        known.update(await client.oncalls_by_escalation_policy(missing))
+    return {pid: known.get(pid, []) for pid in policy_ids}
+
+
+def emails_by_user_id(users: list[JSON]) -> dict[str, Any]:
+    return {str(user["id"]): user.get("email") for user in users if user.get("id")}
