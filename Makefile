@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export POETRY_VIRTUALENVS_IN_PROJECT := true
 
-.PHONY: install run test lint format demo bench clean
+.PHONY: install run test lint format demo bench bench-small clean
 
 $(BIN)/.installed: pyproject.toml poetry.lock
 	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) not found (pyenv install $(PYTHON_VERSION))"; exit 1; }
@@ -25,6 +25,12 @@ run: install
 demo: install
 	PYTHONPATH=. $(BIN)/python -m sandbox.demo
 
+bench: install
+	PYTHONPATH=. $(BIN)/python -m sandbox.bench --services 2000 --incidents 50000 --output bench-results/bench.json
+
+bench-small: install
+	PYTHONPATH=. $(BIN)/python -m sandbox.bench --services 200 --incidents 5000 --output bench-results/bench-small.json
+
 test: install
 	$(BIN)/pytest
 
@@ -34,6 +40,9 @@ lint: install
 	$(BIN)/mypy .
 	$(BIN)/yamllint -s .
 	$(BIN)/hadolint Dockerfile
+
+docker-check: install
+	PYTHON=$(PYTHON) scripts/check-docker-steps
 
 format: install
 	$(BIN)/ruff check --fix .
