@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export POETRY_VIRTUALENVS_IN_PROJECT := true
 
-.PHONY: install run test lint format demo bench bench-small clean
+.PHONY: install run test lint format demo bench bench-small docker-check clean
 
 $(BIN)/.installed: pyproject.toml poetry.lock
 	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) not found (pyenv install $(PYTHON_VERSION))"; exit 1; }
