@@ -6,7 +6,9 @@ transport; permanent ones (401, 403, other 4xx) fail at once with a message that
 says what to fix.
 """
 
+import time
 from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -27,6 +29,8 @@ PAGERDUTY_ACCEPT = "application/vnd.pagerduty+json;version=2"
 # Six attempts ride out a transient fault (10% 5xx: one in a million requests
 # fails them all) yet a wrong apiUrl is reported within seconds, not minutes.
 MAX_ATTEMPTS = 6
+# After retries to an unreachable apiUrl are spent, fail fast for this long.
+UNREACHABLE_FOR = 60.0
 
 JSON = dict[str, Any]
 
@@ -42,6 +46,16 @@ class PagerDutyError(Exception):
 
 class PagerDutyAuthError(PagerDutyError):
     """PagerDuty rejected the credentials (401) or their scope (403)."""
+
+
+class PagerDutyUnreachableError(PagerDutyError):
+    """No connection to apiUrl, even after retries."""
+
+
+@dataclass
+class Unreachable:
+    error: PagerDutyUnreachableError
+    until: float
 
 
 class PagerDutyQuotaError(PagerDutyError):
@@ -121,6 +135,14 @@ def is_daily_quota_spent(response: httpx.Response) -> bool:
     )
 
 
+def is_pagerduty_error_body(response: httpx.Response) -> bool:
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and isinstance(body.get("error"), dict)
+
+
 def describe_error_body(response: httpx.Response) -> str:
     try:
         error = response.json().get("error", {})
@@ -151,6 +173,7 @@ class PagerDutyClient:
         self._token = token
         self._http = http_client or build_http_client()
         self._paginator = Paginator(self)
+        self._unreachable: Unreachable | None = None
 
     @property
     def headers(self) -> dict[str, str]:
@@ -174,16 +197,25 @@ class PagerDutyClient:
         json: Any = None,
     ) -> JSON:
         url = f"{self.api_url}/{path.lstrip('/')}"
+        if self._unreachable and time.monotonic() < self._unreachable.until:
+            raise self._unreachable.error
         try:
             response = await self._http.request(
                 method, url, params=params, json=json, headers=self.headers
             )
         except httpx.TransportError as error:
-            raise PagerDutyError(
+            unreachable = PagerDutyUnreachableError(
                 f"Could not reach PagerDuty at {self.api_url} ({type(error).__name__}: "
                 f"{error}). Check the integration's apiUrl setting "
                 f"(US: {DEFAULT_API_URL}, EU: {EU_API_URL})."
-            ) from error
+            )
+            # Retries are spent: every other kind of this resync would wait as
+            # long again for the same answer.
+            self._unreachable = Unreachable(
+                unreachable, time.monotonic() + UNREACHABLE_FOR
+            )
+            raise unreachable from error
+        self._unreachable = None
         self._raise_for_status(method, url, response)
         body: JSON = response.json() if response.content else {}
         return body
@@ -223,7 +255,7 @@ class PagerDutyClient:
         is_json = response.headers.get("content-type", "").startswith(
             "application/json"
         )
-        if status == 404 and is_json:
+        if status == 404 and is_json and is_pagerduty_error_body(response):
             raise PagerDutyNotFoundError(f"PagerDuty has no {url} ({reason})")
         if status == 404:
             raise PagerDutyError(

@@ -15,8 +15,10 @@ from port_ocean.core.handlers.port_app_config.models import (
     Selector,
 )
 from port_ocean.core.integrations.base import BaseIntegration
-from pydantic.v1 import BaseModel, Extra, Field, validator
+from pydantic.v1 import BaseModel, Extra, Field, ValidationError, validator
+from pydantic.v1.error_wrappers import ErrorWrapper
 
+from mapping_guard import GuardedJQEntityProcessor
 from pagination import iso
 
 
@@ -309,6 +311,13 @@ class PagerDutyPortAppConfig(PortAppConfig):
     allow_custom_kinds: ClassVar[bool] = True
     resources: list[ResourceConfig] = Field(default_factory=list)
 
+    @classmethod
+    def parse_obj(cls, obj: Any) -> "PagerDutyPortAppConfig":
+        if not isinstance(obj, dict) or not all(isinstance(k, str) for k in obj):
+            error = TypeError("the integration configuration must be a JSON object")
+            raise ValidationError([ErrorWrapper(error, loc="__root__")], cls)
+        return super().parse_obj(obj)
+
     @validator("resources", pre=True)
     def _parse_by_kind(cls, value: Any) -> Any:
         return (
@@ -317,7 +326,7 @@ class PagerDutyPortAppConfig(PortAppConfig):
 
 
 class PagerDutyIntegration(BaseIntegration):
-    from mapping_guard import GuardedJQEntityProcessor as EntityProcessorClass
+    EntityProcessorClass = GuardedJQEntityProcessor
 
     class AppConfigHandlerClass(APIPortAppConfig):
         CONFIG_CLASS = PagerDutyPortAppConfig

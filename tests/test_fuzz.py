@@ -1,0 +1,321 @@
+"""Junk in, no crash out: webhook processors and selector parsing under hypothesis.
+
+Bounded for CI (`max_examples`, no deadline): the whole file runs in seconds.
+"""
+
+import asyncio
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import SimpleNamespace
+from typing import Any
+from unittest.mock import patch
+from uuid import uuid4
+
+import pydantic.v1
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from loguru import logger
+from port_ocean.core.handlers.webhook.webhook_event import (
+    WebhookEvent,
+    WebhookRequestAdapter,
+)
+
+import webhook_processors.base as base
+from integration import IncidentSelector, PagerDutyPortAppConfig, ServiceSelector
+from webhook_processors.base import PagerDutyWebhookProcessor
+from webhook_processors.incidents import INCIDENT_EVENTS, IncidentWebhookProcessor
+from webhook_processors.services import SERVICE_EVENTS, ServiceWebhookProcessor
+from webhook_processors.signing import SEALED_SECRET_HEADER, seal_secret, sign
+
+TOKEN = "fuzz-token-0123456789abcdef"
+SECRET = "fuzz-signing-secret"
+SEALED = seal_secret(SECRET, TOKEN)
+FUZZ = settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+PROCESSORS: list[type[PagerDutyWebhookProcessor]] = [
+    IncidentWebhookProcessor,
+    ServiceWebhookProcessor,
+]
+
+# ------------------------------------------------------------------ strategies
+huge_text = st.integers(100_000, 1_000_000).map(lambda n: "x" * n)
+text = st.one_of(st.text(max_size=30), huge_text) | st.sampled_from(["", "null"])
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    text,
+)
+json_junk = st.recursive(
+    scalars,
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    max_leaves=12,
+)
+event_types = st.one_of(
+    st.sampled_from([*INCIDENT_EVENTS, *SERVICE_EVENTS]),
+    st.sampled_from(["pagey.ping", "incident", "service", "incident.", "INCIDENT.x"]),
+    st.text(max_size=30),
+    json_junk,
+)
+ids = st.one_of(st.text(max_size=12), json_junk)
+data = st.one_of(
+    json_junk,
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "id": ids,
+            "type": st.sampled_from(
+                ["incident", "service", "incident_note", "status_update"]
+            )
+            | json_junk,
+            "incident": json_junk | st.fixed_dictionaries({}, optional={"id": ids}),
+        },
+    ),
+)
+envelopes = st.fixed_dictionaries(
+    {}, optional={"id": ids, "event_type": event_types, "data": data}
+)
+payloads = st.one_of(
+    json_junk,
+    st.fixed_dictionaries({}, optional={"event": envelopes | json_junk}),
+    st.fixed_dictionaries({"event": envelopes}),
+)
+header_values = st.text(
+    alphabet=st.characters(min_codepoint=32, max_codepoint=255), max_size=80
+)
+signature_headers = st.one_of(
+    header_values,
+    st.lists(header_values, max_size=3).map(
+        lambda values: ",".join(f"v1={v}" for v in values)
+    ),
+)
+junk_headers = st.dictionaries(
+    st.sampled_from(
+        ["x-pagerduty-signature", SEALED_SECRET_HEADER.lower(), "x-webhook-id"]
+    )
+    | st.text(max_size=10),
+    header_values,
+    max_size=4,
+) | st.fixed_dictionaries(
+    {"x-pagerduty-signature": signature_headers},
+    optional={SEALED_SECRET_HEADER.lower(): header_values | st.just(SEALED)},
+)
+
+
+# ------------------------------------------------------------------ helpers
+@pytest.fixture(autouse=True, scope="module")
+def quiet_rejections() -> Iterator[None]:
+    """Every junk delivery logs a rejection; thousands of them hide failures."""
+    logger.disable("webhook_processors")
+    yield
+    logger.enable("webhook_processors")
+
+
+@contextmanager
+def pagerduty_config() -> Iterator[None]:
+    fake_ocean = SimpleNamespace(integration_config={"token": TOKEN})
+    with (
+        patch.object(base, "ocean", fake_ocean),
+        patch.object(base, "recent_deliveries", base.RecentDeliveries()),
+    ):
+        yield
+
+
+def raw_body(payload: Any) -> bytes:
+    return json.dumps(payload).encode()
+
+
+def make_event(
+    payload: Any, headers: dict[str, str], signed: bool = False
+) -> WebhookEvent:
+    raw = raw_body(payload)
+    if signed:
+        headers = {
+            **headers,
+            "x-pagerduty-signature": f"v1={sign(raw, SECRET)}",
+            SEALED_SECRET_HEADER.lower(): SEALED,
+            "x-webhook-id": str(uuid4()),
+        }
+    return WebhookEvent(
+        trace_id=str(uuid4()),
+        payload=payload,
+        headers=headers,
+        original_request=WebhookRequestAdapter(raw, headers),
+    )
+
+
+def expected_object_id(
+    processor: type[PagerDutyWebhookProcessor], payload: Any
+) -> str | None:
+    """The id a well-formed delivery names, derived independently of base.py."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("event"), dict):
+        return None
+    envelope = payload["event"]
+    event_type = envelope.get("event_type")
+    if not isinstance(event_type, str) or not event_type.startswith(
+        processor.event_prefix
+    ):
+        return None
+    body = envelope.get("data")
+    if not isinstance(body, dict):
+        return None
+    source = body
+    if processor is IncidentWebhookProcessor:
+        if isinstance(body.get("incident"), dict):
+            source = body["incident"]
+        elif body.get("type") not in (None, "incident"):
+            return None
+    value = source.get("id")
+    return value if isinstance(value, str) and value else None
+
+
+async def verdicts(
+    processor_class: type[PagerDutyWebhookProcessor], event: WebhookEvent
+) -> tuple[bool, list[str], bool, str | None, bool]:
+    processor = processor_class(event)
+    should = await processor.should_process_event(event)
+    kinds = await processor.get_matching_kinds(event)
+    valid = await processor.validate_payload(event.payload)
+    object_id = processor.object_id(event.payload)
+    authentic = await processor.authenticate(event.payload, event.headers)
+    return should, kinds, valid, object_id, authentic
+
+
+# ------------------------------------------------------------------ webhook processors
+@FUZZ
+@given(payload=payloads, headers=junk_headers)
+# HTTP headers arrive as latin-1: a non-ASCII signature must be rejected, not raise.
+@example(payload={}, headers={"x-pagerduty-signature": "v1=\x80"})
+def test_unsigned_junk_is_never_accepted(payload: Any, headers: dict[str, str]) -> None:
+    event = make_event(payload, headers)
+    with pagerduty_config():
+        for processor_class in PROCESSORS:
+            should, kinds, valid, object_id, authentic = asyncio.run(
+                verdicts(processor_class, event)
+            )
+            assert isinstance(should, bool)
+            assert kinds == [], "a delivery not signed with the secret matched"
+            assert authentic is False
+            assert valid == (expected_object_id(processor_class, payload) is not None)
+            assert object_id is None or (isinstance(object_id, str) and object_id)
+
+
+@FUZZ
+@given(payload=payloads, headers=junk_headers)
+def test_signed_junk_is_routed_but_only_valid_payloads_pass(
+    payload: Any, headers: dict[str, str]
+) -> None:
+    event = make_event(payload, headers, signed=True)
+    with pagerduty_config():
+        for processor_class in PROCESSORS:
+            should, kinds, valid, object_id, authentic = asyncio.run(
+                verdicts(processor_class, event)
+            )
+            expected = expected_object_id(processor_class, payload)
+            assert authentic is True
+            assert kinds == [processor_class.kind]
+            assert valid == (expected is not None)
+            if valid:
+                assert should is True
+                assert object_id == expected
+
+
+@FUZZ
+@given(payload=payloads)
+def test_object_id_and_routing_never_raise_on_any_payload(payload: Any) -> None:
+    for processor_class in PROCESSORS:
+        processor = processor_class(make_event(payload, {}))
+        object_id = processor.object_id(payload)
+        assert object_id is None or (isinstance(object_id, str) and object_id)
+        assert isinstance(processor.handles(payload), bool)
+
+
+def test_one_delivery_is_claimed_by_at_most_one_processor() -> None:
+    for event_type in [*INCIDENT_EVENTS, *SERVICE_EVENTS, "pagey.ping"]:
+        payload = {"event": {"event_type": event_type, "data": {"id": "X1"}}}
+        claimed = [p for p in PROCESSORS if p(make_event(payload, {})).handles(payload)]
+        assert len(claimed) == (0 if event_type == "pagey.ping" else 1)
+
+
+# ------------------------------------------------------------------ selectors
+KNOWN_INCIDENT_PARAMS = st.fixed_dictionaries(
+    {},
+    optional={
+        "statuses": st.lists(
+            st.sampled_from(["triggered", "acknowledged", "resolved", "open"])
+        )
+        | json_junk,
+        "urgencies": st.lists(st.sampled_from(["high", "low", "medium"])) | json_junk,
+        "include": st.lists(st.sampled_from(["teams", "users", "services", "x"]))
+        | json_junk,
+        "date_range": st.sampled_from(["all", "some"]) | json_junk,
+        "since": json_junk,
+        "team_ids": json_junk,
+        "statuse": json_junk,
+    },
+)
+selectors = st.fixed_dictionaries(
+    {},
+    optional={
+        "query": st.sampled_from(["true", ".status == 1"]) | json_junk,
+        "apiQueryParams": KNOWN_INCIDENT_PARAMS | json_junk,
+        "serviceAnalytics": json_junk,
+        "analyticsMonthsPeriod": st.integers(-5, 20) | json_junk,
+        "incidentAnalytics": json_junk,
+        "lookbackDays": st.integers(-5, 4000) | json_junk,
+        "unknownKey": json_junk,
+    },
+)
+mappings = st.fixed_dictionaries(
+    {"identifier": st.just(".id") | json_junk, "blueprint": st.just('"b"') | json_junk},
+    optional={"properties": json_junk, "relations": json_junk, "title": json_junk},
+)
+resources = st.fixed_dictionaries(
+    {
+        "kind": st.sampled_from(["services", "incidents", "teams"]) | json_junk,
+        "selector": selectors | json_junk,
+        "port": st.fixed_dictionaries(
+            {"entity": st.fixed_dictionaries({"mappings": mappings}) | json_junk},
+            optional={"itemsToParse": json_junk},
+        )
+        | json_junk,
+    },
+    optional={"enableDelete": json_junk},
+)
+app_configs = st.one_of(
+    json_junk,
+    st.fixed_dictionaries(
+        {"resources": st.lists(resources, max_size=3) | json_junk},
+        optional={
+            "deleteDependentEntities": json_junk,
+            "entityDeletionThreshold": json_junk,
+        },
+    ),
+)
+
+
+@FUZZ
+@given(raw=app_configs)
+# pydantic's parse_obj turns a list of pairs into keyword arguments.
+@example(raw=[[None, None]])
+@example(raw=[[1, 2]])
+def test_selector_parsing_gives_a_config_or_a_validation_error(raw: Any) -> None:
+    try:
+        config = PagerDutyPortAppConfig.parse_obj(raw)
+    except pydantic.v1.ValidationError:
+        return
+    for resource in config.resources:
+        assert resource.kind in ("services", "incidents")
+        selector = resource.selector
+        assert isinstance(selector, ServiceSelector | IncidentSelector)
+        params = selector.api_query_params.to_request_params()
+        assert all(isinstance(key, str) for key in params)
