@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SANDBOX_TOKEN = "sandbox-token"
 INTEGRATION_ID = "pagerduty-sandbox"
+OUTPUT_TAIL = 20000
 
 
 def free_port() -> int:
@@ -164,23 +165,50 @@ class Stack:
         )
 
     def run_once(
-        self, overrides: Mapping[str, str] | None = None, timeout: float = 300
+        self,
+        overrides: Mapping[str, str] | None = None,
+        timeout: float = 300,
+        *,
+        app_path: Path | None = None,
+        log_path: Path | None = None,
+        on_spawn: Callable[[subprocess.Popen[bytes]], None] | None = None,
     ) -> Run:
+        """One `ocean sail` with the ONCE listener, timed from spawn to exit.
+
+        `app_path` runs another integration directory (working directory stays
+        ROOT, so Ocean reads ROOT's pyproject.toml); `log_path` sends the output
+        to that file instead of memory (`Run.output` then holds its last
+        OUTPUT_TAIL characters); `on_spawn` is called with the process right
+        after it starts (e.g. to sample its memory).
+        """
+        command = [str(BIN / "ocean"), "sail", str(app_path or ROOT)]
+        env = self.integration_env("ONCE", overrides)
+        log = log_path.open("wb") if log_path else None
         started = time.monotonic()
-        process = subprocess.Popen(
-            [str(BIN / "ocean"), "sail", str(ROOT)],
-            cwd=ROOT,
-            env=self.integration_env("ONCE", overrides),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
         try:
-            output, _ = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            stop_process(process)
-            output, _ = process.communicate()
-        seconds = time.monotonic() - started
-        return Run(process.returncode, output.decode(errors="replace"), seconds)
+            process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=env,
+                stdout=log or subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            if on_spawn:
+                on_spawn(process)
+            try:
+                output, _ = process.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                stop_process(process)
+                output, _ = process.communicate()
+            seconds = time.monotonic() - started
+        finally:
+            if log:
+                log.close()
+        if log_path:
+            output = log_path.read_bytes()[-OUTPUT_TAIL:]
+        return Run(
+            process.returncode, (output or b"").decode(errors="replace"), seconds
+        )
 
     def catalog(self) -> dict[str, dict[str, Any]]:
         entities: dict[str, dict[str, Any]] = self.port.get("/_standin/catalog")[

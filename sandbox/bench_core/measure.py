@@ -1,0 +1,115 @@
+"""Peak proportional memory (PSS) of a process tree, and a description of the machine.
+
+Ocean forks JQ worker processes that share most pages with their parent, so
+summing RSS would count shared pages several times; PSS splits each shared page
+among the processes that map it, so the sum over the tree is the tree's memory.
+"""
+
+import os
+import platform
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil  # type: ignore[import-untyped]  # no stubs in the lock file
+
+PROC = Path("/proc")
+
+
+def process_pss_bytes(pid: int) -> int:
+    """PSS of one process (0 if it is gone or a zombie)."""
+    try:
+        text = (PROC / str(pid) / "smaps_rollup").read_text()
+    except FileNotFoundError:
+        return _psutil_pss(pid)
+    except (ProcessLookupError, PermissionError, OSError):
+        return 0
+    for line in text.splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def _psutil_pss(pid: int) -> int:
+    try:
+        return int(psutil.Process(pid).memory_full_info().pss)
+    except (psutil.Error, AttributeError):
+        return 0
+
+
+def tree_pss_bytes(pid: int) -> int | None:
+    """Sum of PSS over the process and all its descendants; None once it has exited."""
+    try:
+        root = psutil.Process(pid)
+        if root.status() == psutil.STATUS_ZOMBIE:
+            return None
+        members = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return None
+    return sum(process_pss_bytes(member.pid) for member in members)
+
+
+class PssSampler:
+    """Samples a process tree's PSS every `interval` seconds on a thread; keeps the peak."""
+
+    def __init__(self, pid: int, interval: float = 0.2) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.peak_bytes = 0
+        self.samples = 0
+        self.max_processes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> "PssSampler":
+        self._thread.start()
+        return self
+
+    def sample(self) -> bool:
+        """Take one sample; False once the process has exited."""
+        try:
+            count = 1 + len(psutil.Process(self.pid).children(recursive=True))
+        except psutil.NoSuchProcess:
+            return False
+        total = tree_pss_bytes(self.pid)
+        if total is None:
+            return False
+        self.samples += 1
+        self.peak_bytes = max(self.peak_bytes, total)
+        self.max_processes = max(self.max_processes, count)
+        return True
+
+    def _run(self) -> None:
+        while not self._stop.is_set() and self.sample():
+            self._stop.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    @property
+    def peak_mb(self) -> float:
+        return self.peak_bytes / (1024 * 1024)
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        for line in (PROC / "cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()
+    return {
+        "nproc": len(os.sched_getaffinity(0)),
+        "cpu_count": os.cpu_count(),
+        "cpu_model": model or platform.processor(),
+        "ram_total_gb": round(psutil.virtual_memory().total / 1024**3, 1),
+        "load_average_1_5_15": [round(value, 2) for value in load],
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
