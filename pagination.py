@@ -33,8 +33,8 @@ PageSink = Callable[[list[JSON]], Awaitable[None]]
 
 PAGE_SIZE = 100
 OFFSET_CAP = 10_000
-PAGES_AHEAD = 8
-PAGES_IN_FLIGHT = 12
+PAGES_AHEAD = 4
+PAGES_IN_FLIGHT = 8
 # PagerDuty refuses since/until ranges over six months.
 MAX_WINDOW = timedelta(days=90)
 MIN_WINDOW = timedelta(seconds=1)
