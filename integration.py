@@ -94,6 +94,11 @@ class IncidentApiQueryParams(ApiQueryParams):
     user_ids: list[str] | None = None
 
 
+def query_params_field(model: type[ApiQueryParams]) -> Any:
+    """The selector's `apiQueryParams`, sent to PagerDuty's list endpoint."""
+    return Field(default_factory=model, alias="apiQueryParams")
+
+
 class StrictSelector(Selector):
     class Config:
         extra = Extra.forbid
@@ -206,20 +211,18 @@ class CustomApiQueryParams(ApiQueryParams):
 
 
 class ScheduleSelector(StrictSelector):
-    api_query_params: ScheduleApiQueryParams = Field(
-        default_factory=ScheduleApiQueryParams, alias="apiQueryParams"
+    api_query_params: ScheduleApiQueryParams = query_params_field(
+        ScheduleApiQueryParams
     )
 
 
 class OncallSelector(StrictSelector):
-    api_query_params: OncallApiQueryParams = Field(
-        default_factory=OncallApiQueryParams, alias="apiQueryParams"
-    )
+    api_query_params: OncallApiQueryParams = query_params_field(OncallApiQueryParams)
 
 
 class EscalationPolicySelector(StrictSelector):
-    api_query_params: EscalationPolicyApiQueryParams = Field(
-        default_factory=EscalationPolicyApiQueryParams, alias="apiQueryParams"
+    api_query_params: EscalationPolicyApiQueryParams = query_params_field(
+        EscalationPolicyApiQueryParams
     )
     attach_oncall_users: bool = Field(
         default=True,
@@ -229,21 +232,15 @@ class EscalationPolicySelector(StrictSelector):
 
 
 class UserSelector(StrictSelector):
-    api_query_params: UserApiQueryParams = Field(
-        default_factory=UserApiQueryParams, alias="apiQueryParams"
-    )
+    api_query_params: UserApiQueryParams = query_params_field(UserApiQueryParams)
 
 
 class TeamSelector(StrictSelector):
-    api_query_params: TeamApiQueryParams = Field(
-        default_factory=TeamApiQueryParams, alias="apiQueryParams"
-    )
+    api_query_params: TeamApiQueryParams = query_params_field(TeamApiQueryParams)
 
 
 class CustomSelector(StrictSelector):
-    api_query_params: CustomApiQueryParams = Field(
-        default_factory=CustomApiQueryParams, alias="apiQueryParams"
-    )
+    api_query_params: CustomApiQueryParams = query_params_field(CustomApiQueryParams)
 
 
 class ServiceResourceConfig(ResourceConfig):

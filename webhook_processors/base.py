@@ -21,8 +21,10 @@ from port_ocean.core.handlers.webhook.webhook_event import (
     EventHeaders,
     EventPayload,
     WebhookEvent,
+    WebhookEventRawResults,
 )
 
+from client import JSON
 from webhook_processors.signing import (
     SIGNATURE_HEADER,
     candidate_secrets,
@@ -179,10 +181,27 @@ class PagerDutyWebhookProcessor(AbstractWebhookProcessor):
     async def validate_payload(self, payload: EventPayload) -> bool:
         return self.handles(payload) and self.object_id(payload) is not None
 
-    async def fetch_for_event(
-        self, key: str, fetch: Callable[[], Awaitable[Any]]
-    ) -> Any:
-        return await fetches_per_event.fetch(self.event.trace_id, key, fetch)
+    async def current_state(
+        self,
+        object_id: str,
+        variant: tuple[Any, ...],
+        fetch: Callable[[], Awaitable[JSON | None]],
+        matches: Callable[[JSON], bool],
+        gone: JSON,
+    ) -> WebhookEventRawResults:
+        """The object as a resync of this block would write it, or its removal from
+        the block when PagerDuty no longer has it or the block's filters exclude it.
+
+        Blocks asking for the same `variant` (includes and enrichment options)
+        share one fetch per delivery."""
+        key = f"{self.kind} {object_id} {variant!r}"
+        current = await fetches_per_event.fetch(self.event.trace_id, key, fetch)
+        if current is None:
+            logger.info(f"PagerDuty no longer has {self.kind} {object_id}")
+            return WebhookEventRawResults([], [gone])
+        if not matches(current):
+            return WebhookEventRawResults([], [current])
+        return WebhookEventRawResults([current], [])
 
     def object_id(self, payload: EventPayload) -> str | None:
         value = event_data(payload).get("id")

@@ -1,6 +1,5 @@
 from typing import cast
 
-from loguru import logger
 from port_ocean.core.handlers.port_app_config.models import ResourceConfig
 from port_ocean.core.handlers.webhook.webhook_event import (
     EventPayload,
@@ -54,14 +53,14 @@ class IncidentWebhookProcessor(PagerDutyWebhookProcessor):
         selector = cast(IncidentResourceConfig, resource).selector
         incident_id = cast(str, self.object_id(payload))
         exporter = IncidentExporter(create_pagerduty_client())
-        include = selector.api_query_params.include
-        incident = await self.fetch_for_event(
-            f"incident {incident_id} {include}",
+        return await self.current_state(
+            incident_id,
+            (
+                selector.api_query_params.include,
+                selector.incident_analytics,
+                selector.include_custom_fields,
+            ),
             lambda: exporter.one(incident_id, selector),
+            lambda incident: matches_selector(incident, selector),
+            gone={"id": incident_id},
         )
-        if incident is None:
-            logger.info(f"Incident {incident_id} no longer exists in PagerDuty")
-            return WebhookEventRawResults([], [{"id": incident_id}])
-        if not matches_selector(incident, selector):
-            return WebhookEventRawResults([], [incident])
-        return WebhookEventRawResults([incident], [])

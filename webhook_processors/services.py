@@ -26,13 +26,15 @@ class ServiceWebhookProcessor(PagerDutyWebhookProcessor):
         if event_type(payload) == "service.deleted":
             return WebhookEventRawResults([], [event_data(payload)])
         exporter = ServiceExporter(create_pagerduty_client())
-        include = selector.api_query_params.include
-        service = await self.fetch_for_event(
-            f"service {service_id} {include}",
+        return await self.current_state(
+            service_id,
+            (
+                selector.api_query_params.include,
+                selector.service_analytics,
+                selector.analytics_months_period,
+                selector.include_custom_fields,
+            ),
             lambda: exporter.one(service_id, selector),
+            lambda service: matches_selector(service, selector),
+            gone=event_data(payload),
         )
-        if service is None:
-            return WebhookEventRawResults([], [event_data(payload)])
-        if not matches_selector(service, selector):
-            return WebhookEventRawResults([], [service])
-        return WebhookEventRawResults([service], [])
