@@ -117,16 +117,30 @@ async def stream_pages(
             await task
 
 
+@dataclass
+class Sink:
+    """Where one stream's pages go. Its slots bound the pages that stream has
+    fetched but not yet handed over; each stream has its own, so a listing made
+    while the consumer handles another (on-calls for a page of services) can
+    never wait on slots that the first one holds."""
+
+    put: PageSink
+    slots: asyncio.Semaphore
+
+
+def new_sink(put: PageSink) -> Sink:
+    return Sink(put, asyncio.Semaphore(PAGES_IN_FLIGHT))
+
+
 class Paginator:
     def __init__(self, client: "PagerDutyClient") -> None:
         self.client = client
-        self._in_flight = asyncio.Semaphore(PAGES_IN_FLIGHT)
 
     async def pages(
         self, path: str, params: Mapping[str, Any], key: str
     ) -> AsyncIterator[list[JSON]]:
         async for page in stream_pages(
-            lambda put: self.collect(path, params, key, put)
+            lambda put: self.collect(path, params, key, new_sink(put))
         ):
             yield page
 
@@ -137,10 +151,11 @@ class Paginator:
         cap. `window` None means PagerDuty's `date_range=all`."""
 
         async def produce(put: PageSink) -> None:
+            sink = new_sink(put)
             if window is None:
-                await self._collect_all_time(path, params, key, put)
+                await self._collect_all_time(path, params, key, sink)
             else:
-                await self._collect_windows(path, params, key, window.chunks(), put)
+                await self._collect_windows(path, params, key, window.chunks(), sink)
 
         async for page in stream_pages(produce):
             yield page
@@ -150,7 +165,7 @@ class Paginator:
         path: str,
         params: Mapping[str, Any],
         key: str,
-        put: PageSink,
+        sink: Sink,
         first: JSON | None = None,
     ) -> None:
         """All pages of one listing; `first` is its first page if already fetched."""
@@ -163,15 +178,15 @@ class Paginator:
             )
         items: list[JSON] = first.get(key) or []
         if items:
-            await put(items)
+            await sink.put(items)
         if not first.get("more") or not items:
             return
         if isinstance(total, int):
             await self._collect_offsets(
-                path, params, key, range(len(items), total, PAGE_SIZE), put
+                path, params, key, range(len(items), total, PAGE_SIZE), sink
             )
         else:
-            await self._collect_sequentially(path, params, key, len(items), put)
+            await self._collect_sequentially(path, params, key, len(items), sink)
 
     async def _collect_offsets(
         self,
@@ -179,18 +194,18 @@ class Paginator:
         params: Mapping[str, Any],
         key: str,
         offsets: range,
-        put: PageSink,
+        sink: Sink,
     ) -> None:
         async def fetch(offset: int) -> None:
-            async with self._in_flight:
+            async with sink.slots:
                 page = await self._page(path, params, key, offset)
                 if items := page.get(key):
-                    await put(items)
+                    await sink.put(items)
 
         await run_all(fetch(offset) for offset in offsets)
 
     async def _collect_sequentially(
-        self, path: str, params: Mapping[str, Any], key: str, offset: int, put: PageSink
+        self, path: str, params: Mapping[str, Any], key: str, offset: int, sink: Sink
     ) -> None:
         while True:
             if offset + PAGE_SIZE > OFFSET_CAP:
@@ -201,27 +216,27 @@ class Paginator:
             page = await self._page(path, params, key, offset)
             items: list[JSON] = page.get(key) or []
             if items:
-                await put(items)
+                await sink.put(items)
             if not page.get("more") or not items:
                 return
             offset += len(items)
 
     async def _collect_all_time(
-        self, path: str, params: Mapping[str, Any], key: str, put: PageSink
+        self, path: str, params: Mapping[str, Any], key: str, sink: Sink
     ) -> None:
         # Oldest first, so the first page also tells where windows must start.
         everything = {**params, "date_range": "all", "sort_by": "created_at:asc"}
         probe = await self._page(path, everything, key, 0, with_total=True)
         total = probe.get("total")
         if not isinstance(total, int) or total <= OFFSET_CAP:
-            await self.collect(path, everything, key, put, first=probe)
+            await self.collect(path, everything, key, sink, first=probe)
             return
         oldest = (probe.get(key) or [{}])[0].get("created_at")
         if not oldest:
             raise ListingTooLargeError(f"{path} is over the cap and has no created_at")
         until = datetime.now(UTC) + timedelta(minutes=1)
         span = Window(parse_time(oldest).replace(microsecond=0), until)
-        await self._collect_windows(path, params, key, span.chunks(), put)
+        await self._collect_windows(path, params, key, span.chunks(), sink)
 
     async def _collect_windows(
         self,
@@ -229,9 +244,9 @@ class Paginator:
         params: Mapping[str, Any],
         key: str,
         windows: list[Window],
-        put: PageSink,
+        sink: Sink,
     ) -> None:
-        await run_all(self._collect_window(path, params, key, w, put) for w in windows)
+        await run_all(self._collect_window(path, params, key, w, sink) for w in windows)
 
     async def _collect_window(
         self,
@@ -239,17 +254,17 @@ class Paginator:
         params: Mapping[str, Any],
         key: str,
         window: Window,
-        put: PageSink,
+        sink: Sink,
     ) -> None:
         try:
-            await self.collect(path, {**params, **window.params()}, key, put)
+            await self.collect(path, {**params, **window.params()}, key, sink)
         except ListingTooLargeError as error:
             if window.until - window.since <= MIN_WINDOW:
                 raise ListingTooLargeError(
                     f"{error} between {iso(window.since)} and {iso(window.until)}, "
                     "a window too short to split further"
                 ) from error
-            await self._collect_windows(path, params, key, list(window.halves()), put)
+            await self._collect_windows(path, params, key, list(window.halves()), sink)
 
     async def _page(
         self,

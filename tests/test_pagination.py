@@ -129,3 +129,25 @@ async def test_an_error_while_fetching_reaches_the_consumer() -> None:
     assert await anext(stream) == [{"id": "1"}]
     with pytest.raises(RuntimeError, match="went away"):
         await anext(stream)
+
+
+async def test_nested_listings_do_not_starve_each_other() -> None:
+    """On-calls listed while the services stream waits for its consumer must get
+    their own slots (this deadlocked when all streams shared them)."""
+    app = create_app(SimConfig(rate_limit_per_minute=0, services=1_500, incidents=10))
+    http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://sim"
+    )
+    client = PagerDutyClient(TOKEN, "http://sim", http_client=http)
+
+    async def services_with_oncalls() -> int:
+        count = 0
+        async for page in client.paginate("/services"):
+            policies = [s["escalation_policy"]["id"] for s in page]
+            oncalls = await client.oncalls_by_escalation_policy(policies)
+            assert all(oncalls[p] for p in policies)
+            count += len(page)
+        return count
+
+    assert await asyncio.wait_for(services_with_oncalls(), timeout=60) == 1_500
+    assert app.state.sim.counters.by_endpoint["GET /oncalls"] > 15
