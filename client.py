@@ -360,6 +360,16 @@ def build_http_client() -> httpx.AsyncClient:
     )
 
 
+def token_type_from(value: str | None) -> TokenType:
+    try:
+        return TokenType(value or TokenType.API_TOKEN)
+    except ValueError:
+        allowed = ", ".join(f"'{t.value}'" for t in TokenType)
+        raise PagerDutyError(
+            f"tokenType is '{value}'; it must be one of {allowed}"
+        ) from None
+
+
 _shared_client: PagerDutyClient | None = None
 
 
@@ -371,7 +381,7 @@ def create_pagerduty_client() -> PagerDutyClient:
         _shared_client = PagerDutyClient(
             token=config["token"],
             api_url=config.get("api_url") or DEFAULT_API_URL,
-            token_type=TokenType(config.get("token_type") or TokenType.API_TOKEN),
+            token_type=token_type_from(config.get("token_type")),
         )
         logger.info(
             f"PagerDuty client ready for {_shared_client.api_url} "

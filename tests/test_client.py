@@ -13,6 +13,7 @@ from client import (
     PagerDutyRetryTransport,
     TokenType,
     pagerduty_retry_config,
+    token_type_from,
 )
 
 API = "https://api.pagerduty.com"
@@ -164,3 +165,12 @@ async def test_oncalls_are_batched_and_ordered_by_level() -> None:
         assert call.request.url.params.get_list("include[]") == ["users"]
     assert set(result) == set(policies)
     assert [o["escalation_level"] for o in result["P007"]] == [1, 2, 3]
+
+
+def test_unknown_token_type_is_a_clear_error() -> None:
+    assert token_type_from(None) is TokenType.API_TOKEN
+    assert token_type_from("oauth") is TokenType.OAUTH
+    with pytest.raises(
+        PagerDutyError, match="tokenType is 'bearer'; it must be one of"
+    ):
+        token_type_from("bearer")
