@@ -71,6 +71,9 @@ class Window:
             start = end
         return windows
 
+    def holds(self, moment: datetime) -> bool:
+        return self.since <= moment < self.until
+
     def params(self) -> dict[str, str]:
         return {"since": iso(self.since), "until": iso(self.until)}
 

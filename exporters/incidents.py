@@ -47,8 +47,9 @@ class IncidentExporter:
             "/log_entries", {}, window
         ):
             changed.update(incident_ids_in(entries))
-        for start in range(0, len(changed), INCREMENTAL_BATCH):
-            batch = sorted(changed)[start : start + INCREMENTAL_BATCH]
+        ordered = sorted(changed)
+        for start in range(0, len(ordered), INCREMENTAL_BATCH):
+            batch = ordered[start : start + INCREMENTAL_BATCH]
             fetched = await asyncio.gather(*(self.one(i, selector) for i in batch))
             yield [
                 i for i in fetched if i is not None and matches_selector(i, selector)
@@ -109,7 +110,8 @@ def ids_of(references: list[JSON] | None) -> set[str]:
 
 
 def matches_selector(incident: JSON, selector: IncidentSelector) -> bool:
-    """Whether the List Incidents API with this selector's filters would return it."""
+    """Whether the List Incidents API with this selector's filters (and created_at
+    window) would return it."""
     query = selector.api_query_params
     assignees = ids_of(
         [a.get("assignee") or {} for a in incident.get("assignments") or []]
@@ -125,4 +127,12 @@ def matches_selector(incident: JSON, selector: IncidentSelector) -> bool:
             {incident.get("incident_key")},
         ),
     ]
+    window = created_window(selector)
+    created_at = incident.get("created_at")
+    if (
+        window
+        and isinstance(created_at, str)
+        and not window.holds(parse_time(created_at))
+    ):
+        return False
     return all(not wanted or bool(set(wanted) & actual) for wanted, actual in checks)
