@@ -4,7 +4,7 @@ import copy
 from typing import Any
 from unittest.mock import MagicMock
 
-import jq  # type: ignore[import-not-found]
+import jq
 import pytest
 from port_ocean.core.handlers.port_app_config.models import ResourceConfig
 
