@@ -1,36 +1,14 @@
-"""Lookups several kinds share, fetched once per resync (or per live event).
-
-They live in the attributes of Ocean's current event, so every kind of one
-resync reuses them and the next resync starts fresh.
-"""
+"""Lookups several kinds share, fetched once per resync (or per live event)."""
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
-from port_ocean.context.event import event
-from port_ocean.exceptions.context import EventContextNotFoundError
-
 from client import JSON, PagerDutyClient
+from event_scope import event_scoped, once
 
 USERS_KEY = "pagerduty.account_users"
 ONCALLS_KEY = "pagerduty.oncalls_by_policy"
-
-
-def event_scoped[T](key: str, make: Callable[[], T]) -> T:
-    """The value stored under `key` for the current event, made on first use."""
-    try:
-        attributes = event.attributes
-    except EventContextNotFoundError:
-        return make()
-    if key not in attributes:
-        attributes[key] = make()
-    value: T = attributes[key]
-    return value
-
-
-def once[T](fetch: Callable[[], Awaitable[T]]) -> Callable[[], "asyncio.Task[T]"]:
-    return lambda: asyncio.ensure_future(fetch())
 
 
 async def account_users(client: PagerDutyClient) -> list[JSON]:

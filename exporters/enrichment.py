@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from loguru import logger
 
 from client import JSON, PagerDutyClient, PagerDutyError, PagerDutyQuotaError
-from exporters.account import event_scoped
+from event_scope import event_scoped
 
 ANALYTICS_FIELD = "__analytics"
 CUSTOM_FIELDS_FIELD = "__custom_fields"

@@ -25,6 +25,7 @@ from port_ocean.core.handlers.webhook.webhook_event import (
 )
 
 from client import JSON
+from event_scope import event_scoped
 from webhook_processors.signing import (
     SIGNATURE_HEADER,
     candidate_secrets,
@@ -58,45 +59,9 @@ class RecentDeliveries:
             self._seen.popitem(last=False)
 
 
-class DeliveryVerdicts:
-    """Per-event verification result, so each delivery is verified and logged once."""
-
-    def __init__(self, max_entries: int = 1_000) -> None:
-        self.max_entries = max_entries
-        self._verdicts: OrderedDict[str, bool] = OrderedDict()
-
-    def get(self, trace_id: str) -> bool | None:
-        return self._verdicts.get(trace_id)
-
-    def put(self, trace_id: str, verdict: bool) -> None:
-        self._verdicts[trace_id] = verdict
-        while len(self._verdicts) > self.max_entries:
-            self._verdicts.popitem(last=False)
-
-
-class FetchesPerEvent:
-    """Shares one PagerDuty fetch among the resource blocks one delivery matches."""
-
-    def __init__(self, max_entries: int = 256) -> None:
-        self.max_entries = max_entries
-        self._fetches: OrderedDict[tuple[str, str], asyncio.Task[Any]] = OrderedDict()
-
-    async def fetch(
-        self, trace_id: str, key: str, fetch: Callable[[], Awaitable[Any]]
-    ) -> Any:
-        slot = (trace_id, key)
-        task = self._fetches.get(slot)
-        if task is None:
-            task = asyncio.ensure_future(fetch())
-            self._fetches[slot] = task
-            while len(self._fetches) > self.max_entries:
-                self._fetches.popitem(last=False)
-        return await asyncio.shield(task)
-
-
 recent_deliveries = RecentDeliveries()
-fetches_per_event = FetchesPerEvent()
-delivery_verdicts = DeliveryVerdicts()
+VERDICT_KEY = "pagerduty.delivery_verified"
+FETCHES_KEY = "pagerduty.delivery_fetches"
 
 
 def lowercase_keys(headers: Mapping[str, str]) -> dict[str, str]:
@@ -128,11 +93,11 @@ async def raw_body_of(event: WebhookEvent) -> bytes | None:
 
 
 async def is_verified_delivery(event: WebhookEvent) -> bool:
-    cached = delivery_verdicts.get(event.trace_id)
-    if cached is not None:
-        return cached
-    verdict = await verify_delivery(event)
-    delivery_verdicts.put(event.trace_id, verdict)
+    """Verified once per delivery; its processors all reuse the verdict."""
+    verdicts: dict[str, bool] = event_scoped(VERDICT_KEY, dict)
+    if event.trace_id in verdicts:
+        return verdicts[event.trace_id]
+    verdict = verdicts[event.trace_id] = await verify_delivery(event)
     if not verdict:
         logger.warning(
             "Rejected a webhook delivery that is not signed by PagerDuty for this "
@@ -194,8 +159,11 @@ class PagerDutyWebhookProcessor(AbstractWebhookProcessor):
 
         Blocks asking for the same `variant` (includes and enrichment options)
         share one fetch per delivery."""
+        fetches: dict[str, asyncio.Task[JSON | None]] = event_scoped(FETCHES_KEY, dict)
         key = f"{self.kind} {object_id} {variant!r}"
-        current = await fetches_per_event.fetch(self.event.trace_id, key, fetch)
+        if key not in fetches:
+            fetches[key] = asyncio.ensure_future(fetch())
+        current = await asyncio.shield(fetches[key])
         if current is None:
             logger.info(f"PagerDuty no longer has {self.kind} {object_id}")
             return WebhookEventRawResults([], [gone])
