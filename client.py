@@ -1,7 +1,8 @@
 """The one async PagerDuty REST API v2 client of the integration.
 
-It owns authentication, error translation and PagerDuty's classic pagination.
-Transient failures (429, 5xx, connection errors) are retried by Ocean's retry
+It owns authentication, error translation and the retry policy; pagination.py
+knows how PagerDuty pages and rate_budget.py how fast it may be asked. Transient
+failures (429, 5xx, connection errors) are retried by Ocean's retry
 transport; permanent ones (401, 403, other 4xx) fail at once with a message that
 says what to fix.
 """
@@ -20,7 +21,7 @@ from port_ocean.helpers.async_client import OceanAsyncClient
 from port_ocean.helpers.retry import RetryConfig, RetryTransport
 
 from pagination import Paginator, Window, iso
-from rate_budget import RateBudget, shared_rate_budget
+from rate_budget import RateBudget, daily_quota_spent, shared_rate_budget
 
 DEFAULT_API_URL = "https://api.pagerduty.com"
 EU_API_URL = "https://api.eu.pagerduty.com"
@@ -129,10 +130,7 @@ def pagerduty_retry_config() -> RetryConfig:
 
 
 def is_daily_quota_spent(response: httpx.Response) -> bool:
-    return (
-        response.status_code == 429
-        and response.headers.get("daily-ratelimit-remaining") == "0"
-    )
+    return daily_quota_spent(response.status_code, response.headers)
 
 
 def is_pagerduty_error_body(response: httpx.Response) -> bool:

@@ -23,6 +23,11 @@ def _header_number(headers: Mapping[str, str], name: str) -> float | None:
         return None
 
 
+def daily_quota_spent(status_code: int | None, headers: Mapping[str, str]) -> bool:
+    """A 429 for a spent daily quota (e.g. analytics): not the per-minute window."""
+    return status_code == 429 and headers.get("daily-ratelimit-remaining") == "0"
+
+
 class RateBudget:
     def __init__(
         self,
@@ -60,8 +65,7 @@ class RateBudget:
     def release(self, status_code: int | None, headers: Mapping[str, str]) -> None:
         self.in_flight -= 1
         self._slots.release()
-        daily_quota_spent = headers.get("daily-ratelimit-remaining") == "0"
-        if status_code == 429 and not daily_quota_spent:
+        if status_code == 429 and not daily_quota_spent(status_code, headers):
             reset = _header_number(headers, "ratelimit-reset")
             self._start_window(
                 self._clock() + (reset if reset is not None else WINDOW_SECONDS), 0

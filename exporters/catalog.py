@@ -26,8 +26,8 @@ class ScheduleExporter:
 
     async def pages(self, selector: ScheduleSelector) -> AsyncIterator[list[JSON]]:
         params = selector.api_query_params.to_request_params()
+        emails = emails_by_user_id(await account_users(self.client))
         async for schedules in self.client.paginate("/schedules", params):
-            emails = emails_by_user_id(await account_users(self.client))
             for schedule in schedules:
                 for user in schedule.get("users") or []:
                     user[EMAIL_FIELD] = emails.get(str(user.get("id")))
@@ -87,8 +87,8 @@ class TeamExporter:
 
     async def pages(self, selector: TeamSelector) -> AsyncIterator[list[JSON]]:
         params = selector.api_query_params.to_request_params()
+        members = members_by_team(await account_users(self.client))
         async for teams in self.client.paginate("/teams", params):
-            members = members_by_team(await account_users(self.client))
             for team in teams:
                 team[MEMBERS_FIELD] = members.get(str(team["id"]), [])
             yield teams

@@ -19,7 +19,7 @@ class ServiceExporter:
 
     async def one(self, service_id: str, selector: ServiceSelector) -> JSON | None:
         """The service as a resync of this selector would have written it."""
-        include = selector.api_query_params.to_request_params().get("include[]")
+        include = selector.api_query_params.include
         params = {"include[]": include} if include else None
         service = await self.client.get_object(
             f"/services/{service_id}", "service", params
