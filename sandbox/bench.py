@@ -338,9 +338,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     with sandbox_stack(settings) as stack:
         stats = stack.pagerduty.get("/_sim/stats")
         print("Reading the objects from the simulator (untimed) ...", flush=True)
-        snapshot = read_snapshot(
-            stack.pagerduty.url, SANDBOX_TOKEN, int(stats["incidents_total"])
-        )
+        snapshot = read_snapshot(stack.pagerduty.url, SANDBOX_TOKEN, mapping)
         data_dir = stack.workdir / "core-data"
         written = write_snapshot(snapshot, data_dir)
         expected_ids = {

@@ -4,7 +4,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -12,7 +11,8 @@ from sandbox.bench import bench_mapping, render
 from sandbox.bench_core.floors import RateFloor, ratio
 from sandbox.bench_core.jsonl import read_batches, write_jsonl
 from sandbox.bench_core.measure import PssSampler, machine, tree_pss_bytes
-from sandbox.bench_core.snapshot import Snapshot, attach_oncalls
+from sandbox.bench_core.snapshot import read_objects
+from sandbox.pagerduty_sim import SimConfig, serve_in_background
 
 
 def test_rate_floor_at_the_benchmark_size() -> None:
@@ -67,26 +67,18 @@ def test_jsonl_edge_cases(tmp_path: Path) -> None:
         list(read_batches(exact, size=0))
 
 
-def test_oncalls_attach_per_policy_lowest_level_first() -> None:
-    def oncall(policy: str, level: int, user: str) -> dict[str, Any]:
-        return {
-            "escalation_policy": {"id": policy},
-            "escalation_level": level,
-            "user": {"id": user, "email": f"{user}@x"},
-            "start": None,
-        }
-
-    services: list[dict[str, Any]] = [
-        {"id": "S1", "escalation_policy": {"id": "EP1"}},
-        {"id": "S2", "escalation_policy": {"id": "EP2"}},
-        {"id": "S3", "escalation_policy": None},
-    ]
-    oncalls = [oncall("EP1", 2, "u2"), oncall("EP2", 1, "u3"), oncall("EP1", 1, "u1")]
-    attach_oncalls(services, oncalls)
-    assert [o["user"]["id"] for o in services[0]["__oncall_user"]] == ["u1", "u2"]
-    assert [o["user"]["id"] for o in services[1]["__oncall_user"]] == ["u3"]
-    assert services[2]["__oncall_user"] == []
-    assert Snapshot(services=services).policies_with_services == 2
+async def test_snapshot_holds_what_the_integration_yields() -> None:
+    config = SimConfig(services=30, incidents=300, rate_limit_per_minute=0)
+    async with serve_in_background(config) as served:
+        snapshot = await read_objects(served.base_url, config.token, bench_mapping())
+    store = served.sim.store
+    assert len(snapshot.services) == len(store.services)
+    assert len(snapshot.incidents) == len(store.incidents), "every incident, all time"
+    assert all(s["__oncall_user"] for s in snapshot.services)
+    assert all("__analytics" not in s for s in snapshot.services)
+    assert snapshot.policies_with_services == len(
+        {s["escalation_policy"]["id"] for s in store.services.values()}
+    )
 
 
 def test_bench_mapping_is_the_default_plus_all_incidents() -> None:
