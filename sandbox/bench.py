@@ -362,7 +362,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
 
         core: Measured | None = None
         if not args.skip_core:
-            fresh = start_server("port-core", "sandbox.port_standin", [], stack.workdir)
+            fresh = start_server("port-core", "sandbox.port", [], stack.workdir)
             try:
                 seed_port(fresh, mapping)
                 core_stack = Stack(stack.pagerduty, fresh, stack.workdir)

@@ -239,7 +239,7 @@ def sandbox_stack(settings: SimSettings | None = None) -> Iterator[Stack]:
                     "pagerduty", "sandbox.pagerduty_sim", settings.args(), workdir
                 )
             )
-            servers.append(start_server("port", "sandbox.port_standin", [], workdir))
+            servers.append(start_server("port", "sandbox.port", [], workdir))
             yield Stack(servers[0], servers[1], workdir)
         finally:
             for server in servers:

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.port_standin import PortState, create_app, datasource_for
+from sandbox.port import PortState, create_app, datasource_for
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -648,7 +648,7 @@ def standin_process(
         [
             sys.executable,
             "-m",
-            "sandbox.port_standin",
+            "sandbox.port",
             "--port",
             "0",
             "--ready-file",
