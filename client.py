@@ -8,7 +8,7 @@ says what to fix.
 """
 
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -20,7 +20,7 @@ from port_ocean.context.ocean import ocean
 from port_ocean.helpers.async_client import OceanAsyncClient
 from port_ocean.helpers.retry import RetryConfig, RetryTransport
 
-from pagination import Paginator, Window, iso
+from pagination import OpenRange, Paginator, Window, iso
 from rate_budget import RateBudget, daily_quota_spent, shared_rate_budget
 
 DEFAULT_API_URL = "https://api.pagerduty.com"
@@ -193,13 +193,22 @@ class PagerDutyClient:
         path: str,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        read_only: bool = False,
     ) -> JSON:
+        """One call. `read_only` marks a POST that only reads (analytics), so it
+        is retried like a GET; other POSTs are never repeated blindly."""
         url = f"{self.api_url}/{path.lstrip('/')}"
         if self._unreachable and time.monotonic() < self._unreachable.until:
             raise self._unreachable.error
         try:
             response = await self._http.request(
-                method, url, params=params, json=json, headers=self.headers
+                method,
+                url,
+                params=params,
+                json=json,
+                headers=self.headers,
+                # Ocean's retry transport retries requests marked retryable.
+                extensions={"retryable": True} if read_only else None,
             )
         except httpx.TransportError as error:
             unreachable = PagerDutyUnreachableError(
@@ -297,13 +306,27 @@ class PagerDutyClient:
         self,
         path: str,
         params: Mapping[str, Any],
-        window: Window | None,
+        window: Window | OpenRange,
         items_key: str | None = None,
     ) -> AsyncIterator[list[JSON]]:
-        """Every page created within `window` (None: all time), past the 10,000 cap."""
+        """Every page created within `window`, past the 10,000 cap."""
         key = items_key or path.strip("/").split("/")[-1]
         async for page in self._paginator.pages_by_created_at(
             path, params, key, window
+        ):
+            yield page
+
+    async def paginate_by_overlap(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        window: Window,
+        identity: Callable[[JSON], Hashable],
+    ) -> AsyncIterator[list[JSON]]:
+        """Every record overlapping `window`, once each, past the 10,000 cap."""
+        key = path.strip("/").split("/")[-1]
+        async for page in self._paginator.pages_by_overlap(
+            path, params, key, window, identity
         ):
             yield page
 
@@ -319,7 +342,7 @@ class PagerDutyClient:
             }
         }
         answer = await self.request(
-            "POST", "/analytics/metrics/incidents/services", json=body
+            "POST", "/analytics/metrics/incidents/services", json=body, read_only=True
         )
         return {
             str(row["service_id"]): row

@@ -185,6 +185,16 @@ class OncallApiQueryParams(MonthsRelativeParams):
     include: list[Literal["users", "escalation_policies", "schedules"]] = ["users"]
     since: int = Field(default=0, ge=0, le=12)
     until: int = Field(default=3, ge=0, le=12)
+    earliest: bool | None = None
+    escalation_policy_ids: list[str] | None = None
+    schedule_ids: list[str] | None = None
+    user_ids: list[str] | None = None
+
+    def to_request_params(self) -> dict[str, Any]:
+        params = super().to_request_params()
+        if "earliest" in params:
+            params["earliest"] = "true" if params["earliest"] else "false"
+        return params
 
 
 class EscalationPolicyApiQueryParams(ApiQueryParams):

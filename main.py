@@ -10,14 +10,16 @@ from port_ocean.core.incremental.cursor_context import active_incremental_cursor
 from port_ocean.core.models import EventListenerType
 from port_ocean.core.ocean_types import ASYNC_GENERATOR_RESYNC_TYPE
 
-from client import PagerDutyError, create_pagerduty_client
+from client import create_pagerduty_client
 from exporters import exporter_for
 from exporters.incidents import IncidentExporter
 from integration import IncidentResourceConfig, ObjectKind
 from run_outcome import exit_nonzero_when_once_resync_fails
 from webhook_processors.incidents import IncidentWebhookProcessor
+from webhook_processors.live_updates import set_up_live_updates
+from webhook_processors.ping import PingWebhookProcessor
 from webhook_processors.services import ServiceWebhookProcessor
-from webhook_processors.subscription import WEBHOOK_PATH, WebhookSubscriptionManager
+from webhook_processors.subscription import WEBHOOK_PATH
 
 
 @ocean.on_start()
@@ -25,29 +27,15 @@ async def on_start() -> None:
     exit_nonzero_when_once_resync_fails()
     client = create_pagerduty_client()
     logger.info(f"Starting the PagerDuty integration against {client.api_url}")
-    if ocean.event_listener_type == EventListenerType.ONCE:
-        return
-    await ensure_webhook_subscription()
+    if ocean.event_listener_type != EventListenerType.ONCE:
+        await set_up_live_updates(at_start=True)
 
 
-async def ensure_webhook_subscription() -> None:
-    config = ocean.integration_config
-    app_host = config.get("app_host")
-    if not app_host:
-        logger.warning(
-            "appHost is not set: no PagerDuty webhook subscription is managed, so "
-            "live updates arrive only from a subscription you made yourself (set "
-            "webhookSecret) or a Redis live-events stream; otherwise the catalog "
-            "changes only at each scheduled resync."
-        )
-        return
-    manager = WebhookSubscriptionManager(
-        create_pagerduty_client(), config["token"], bool(config.get("webhook_secret"))
-    )
-    try:
-        logger.info(f"PagerDuty webhooks: {await manager.ensure(app_host)}")
-    except PagerDutyError as error:
-        logger.error(f"Could not set up the PagerDuty webhook subscription: {error}")
+@ocean.on_resync_start()
+async def on_resync_start() -> None:
+    """Always-on: a subscription PagerDuty disabled or someone changed is repaired."""
+    if ocean.event_listener_type != EventListenerType.ONCE:
+        await set_up_live_updates(at_start=False)
 
 
 @ocean.on_resync()
@@ -71,3 +59,4 @@ async def incremental_incidents(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
 
 ocean.add_webhook_processor(WEBHOOK_PATH, IncidentWebhookProcessor)
 ocean.add_webhook_processor(WEBHOOK_PATH, ServiceWebhookProcessor)
+ocean.add_webhook_processor(WEBHOOK_PATH, PingWebhookProcessor)

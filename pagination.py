@@ -3,8 +3,9 @@
 - The first page asks for `total=true`; once the total is known the remaining
   pages are fetched concurrently (the shared rate budget bounds how many).
 - Offset pagination stops at `offset + limit = 10,000`. A listing larger than
-  that is split into created-at windows (recursive bisection) where the endpoint
-  filters by time (`since`/`until`); where it cannot be split, the listing fails
+  that is split into time windows (recursive bisection) where the endpoint
+  filters by time (`since`/`until`: created-at for incidents and log entries,
+  overlap for on-call shifts); where it cannot be split, the listing fails
   loudly: a silently truncated listing would make Ocean's reconciliation delete
   what was not read.
 - Pages flow through a small bounded queue, so fetching runs ahead of (and
@@ -18,6 +19,7 @@ from collections.abc import (
     Awaitable,
     Callable,
     Coroutine,
+    Hashable,
     Iterable,
     Mapping,
 )
@@ -76,6 +78,19 @@ class Window:
 
     def params(self) -> dict[str, str]:
         return {"since": iso(self.since), "until": iso(self.until)}
+
+
+@dataclass(frozen=True)
+class OpenRange:
+    """A created-at range that PagerDuty itself bounds, named by its parameters."""
+
+    params: Mapping[str, str]
+
+
+# `date_range=all`, and the listing without since/until: PagerDuty's own default
+# window ("1 month" back, whichever way PagerDuty counts a month).
+ALL_TIME = OpenRange({"date_range": "all"})
+PAGERDUTY_DEFAULT_RANGE = OpenRange({})
 
 
 def first_leaf(error: BaseException) -> BaseException:
@@ -148,17 +163,50 @@ class Paginator:
             yield page
 
     async def pages_by_created_at(
-        self, path: str, params: Mapping[str, Any], key: str, window: Window | None
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        key: str,
+        window: Window | OpenRange,
     ) -> AsyncIterator[list[JSON]]:
         """Like `pages`, split into created-at windows whenever a listing is over the
-        cap. `window` None means PagerDuty's `date_range=all`."""
+        cap."""
 
         async def produce(put: PageSink) -> None:
             sink = new_sink(put)
-            if window is None:
-                await self._collect_all_time(path, params, key, sink)
+            if isinstance(window, OpenRange):
+                await self._collect_open_range(path, params, key, window, sink)
             else:
                 await self._collect_windows(path, params, key, window.chunks(), sink)
+
+        async for page in stream_pages(produce):
+            yield page
+
+    async def pages_by_overlap(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        key: str,
+        window: Window,
+        identity: Callable[[JSON], Hashable],
+    ) -> AsyncIterator[list[JSON]]:
+        """A listing of records that overlap `window` (e.g. on-call shifts), split
+        into shorter windows whenever it is over the cap. A record spanning two
+        windows is listed by both; only its first copy is yielded."""
+        seen: set[Hashable] = set()
+
+        async def produce(put: PageSink) -> None:
+            async def put_new(items: list[JSON]) -> None:
+                fresh = []
+                for item in items:
+                    if (identity_of := identity(item)) not in seen:
+                        seen.add(identity_of)
+                        fresh.append(item)
+                if fresh:
+                    await put(fresh)
+
+            sink = new_sink(put_new)
+            await self._collect_windows(path, params, key, window.chunks(), sink)
 
         async for page in stream_pages(produce):
             yield page
@@ -224,15 +272,22 @@ class Paginator:
                 return
             offset += len(items)
 
-    async def _collect_all_time(
-        self, path: str, params: Mapping[str, Any], key: str, sink: Sink
+    async def _collect_open_range(
+        self,
+        path: str,
+        params: Mapping[str, Any],
+        key: str,
+        open_range: OpenRange,
+        sink: Sink,
     ) -> None:
+        """Exactly what PagerDuty lists for `open_range`: under the cap, that very
+        listing; over it, explicit windows from its oldest record to now."""
         # Oldest first, so the first page also tells where windows must start.
-        everything = {**params, "date_range": "all", "sort_by": "created_at:asc"}
-        probe = await self._page(path, everything, key, 0, with_total=True)
+        scoped = {**params, **open_range.params, "sort_by": "created_at:asc"}
+        probe = await self._page(path, scoped, key, 0, with_total=True)
         total = probe.get("total")
         if not isinstance(total, int) or total <= OFFSET_CAP:
-            await self.collect(path, everything, key, sink, first=probe)
+            await self.collect(path, scoped, key, sink, first=probe)
             return
         oldest = (probe.get(key) or [{}])[0].get("created_at")
         if not oldest:

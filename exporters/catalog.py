@@ -13,7 +13,7 @@ from integration import (
     TeamSelector,
     UserSelector,
 )
-from pagination import PAGE_SIZE
+from pagination import PAGE_SIZE, Window, parse_time
 
 EMAIL_FIELD = "__email"
 ONCALL_USERS_FIELD = "__oncall_users"
@@ -41,9 +41,27 @@ class OncallExporter:
         self.client = client
 
     async def pages(self, selector: OncallSelector) -> AsyncIterator[list[JSON]]:
+        """Every shift overlapping the selector's range, read in as many windows
+        as PagerDuty's 10,000 cap requires."""
         params = selector.api_query_params.to_request_params()
-        async for oncalls in self.client.paginate("/oncalls", params):
+        window = Window(
+            parse_time(params.pop("since")), parse_time(params.pop("until"))
+        )
+        async for oncalls in self.client.paginate_by_overlap(
+            "/oncalls", params, window, shift_identity
+        ):
             yield oncalls
+
+
+def shift_identity(oncall: JSON) -> tuple[object, ...]:
+    """What tells two on-call entries apart (as the shipped mapping's identifier)."""
+    return (
+        (oncall.get("escalation_policy") or {}).get("id"),
+        oncall.get("escalation_level"),
+        (oncall.get("schedule") or {}).get("id"),
+        (oncall.get("user") or {}).get("id"),
+        oncall.get("start"),
+    )
 
 
 class EscalationPolicyExporter:

@@ -1,4 +1,5 @@
 import asyncio
+import calendar
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -6,7 +7,13 @@ from typing import Any
 from client import JSON, PagerDutyClient
 from exporters.enrichment import attach_custom_fields, attach_incident_analytics
 from integration import IncidentSelector
-from pagination import Window, parse_time
+from pagination import (
+    ALL_TIME,
+    PAGERDUTY_DEFAULT_RANGE,
+    OpenRange,
+    Window,
+    parse_time,
+)
 
 
 class IncidentExporter:
@@ -17,9 +24,8 @@ class IncidentExporter:
         params = selector.api_query_params.to_request_params()
         for time_key in TIME_KEYS:
             params.pop(time_key, None)
-        window = created_window(selector)
         async for incidents in self.client.paginate_by_created_at(
-            "/incidents", params, window
+            "/incidents", params, listing_range(selector)
         ):
             yield await self.enrich(incidents, selector)
 
@@ -69,29 +75,45 @@ class IncidentExporter:
 
 
 TIME_KEYS = ("since", "until", "date_range")
-# PagerDuty's own window when a listing names neither since/until nor date_range.
-DEFAULT_WINDOW = timedelta(days=30)
+# Used where a selector gives only one end of its range.
+DEFAULT_SPAN = timedelta(days=30)
 # Reach a little past "now" so incidents created during the resync are listed.
 NOW_SLACK = timedelta(minutes=1)
 
 
-def created_window(selector: IncidentSelector) -> Window | None:
-    """The created_at range a selector asks for; None for all time."""
+def listing_range(selector: IncidentSelector) -> Window | OpenRange:
+    """The created_at range a selector lists."""
     query = selector.api_query_params
     if query.date_range == "all":
-        return None
+        return ALL_TIME
     now = datetime.now(UTC).replace(microsecond=0)
     if query.since or query.until:
         since = parse_time(query.since) if query.since else None
         until = parse_time(query.until) if query.until else None
-        since = since or (until - DEFAULT_WINDOW if until else now)
-        return Window(since, until or since + DEFAULT_WINDOW)
-    lookback = (
-        timedelta(days=selector.lookback_days)
-        if selector.lookback_days
-        else DEFAULT_WINDOW
-    )
-    return Window(now - lookback, now + NOW_SLACK)
+        since = since or (until - DEFAULT_SPAN if until else now)
+        return Window(since, until or since + DEFAULT_SPAN)
+    if selector.lookback_days:
+        return Window(now - timedelta(days=selector.lookback_days), now + NOW_SLACK)
+    return PAGERDUTY_DEFAULT_RANGE
+
+
+def created_window(selector: IncidentSelector) -> Window | None:
+    """The created_at range one incident must be in to belong to the block (None:
+    any). For PagerDuty's default "1 month" it takes the longer reading."""
+    listed = listing_range(selector)
+    if listed is ALL_TIME:
+        return None
+    if isinstance(listed, OpenRange):
+        now = datetime.now(UTC).replace(microsecond=0)
+        return Window(longest_month_before(now), now + NOW_SLACK)
+    return listed
+
+
+def longest_month_before(now: datetime) -> datetime:
+    """The earlier of "one calendar month ago" and "30 days ago"."""
+    year, month = (now.year, now.month - 1) if now.month > 1 else (now.year - 1, 12)
+    day = min(now.day, calendar.monthrange(year, month)[1])
+    return min(now.replace(year=year, month=month, day=day), now - DEFAULT_SPAN)
 
 
 INCREMENTAL_BATCH = 100

@@ -1,3 +1,4 @@
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -174,3 +175,30 @@ def test_unknown_token_type_is_a_clear_error() -> None:
         PagerDutyError, match="tokenType is 'bearer'; it must be one of"
     ):
         token_type_from("bearer")
+
+
+@pytest.mark.parametrize("fault", [502, 503, 500, 429])
+@respx.mock
+async def test_read_only_analytics_post_is_retried_like_a_get(fault: int) -> None:
+    """Found by the contract-checked simulator: Ocean retries no POST by default,
+    so one transient fault on the analytics call failed the whole services kind."""
+    route = respx.post(f"{API}/analytics/metrics/incidents/services").mock(
+        side_effect=[
+            httpx.Response(fault, json={"error": {"message": "x", "code": 2000}}),
+            httpx.Response(200, json={"data": [{"service_id": "S1", "n": 1}]}),
+        ]
+    )
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    answer = await make_client().service_analytics(["S1"], since, since)
+    assert answer == {"S1": {"service_id": "S1", "n": 1}}
+    assert route.call_count == 2
+
+
+@respx.mock
+async def test_a_write_post_is_never_repeated_blindly() -> None:
+    route = respx.post(f"{API}/incidents").respond(
+        502, json={"error": {"message": "Bad gateway", "code": 2000}}
+    )
+    with pytest.raises(PagerDutyError):
+        await make_client().request("POST", "/incidents", json={"incident": {}})
+    assert route.call_count == 1

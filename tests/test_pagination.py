@@ -9,7 +9,14 @@ import pytest
 import respx
 
 from client import PagerDutyClient
-from pagination import OFFSET_CAP, ListingTooLargeError, PageSink, Window, stream_pages
+from pagination import (
+    ALL_TIME,
+    OFFSET_CAP,
+    ListingTooLargeError,
+    PageSink,
+    Window,
+    stream_pages,
+)
 from sandbox.pagerduty_sim import SimConfig, create_app
 
 API = "https://api.pagerduty.com"
@@ -31,7 +38,7 @@ async def collect(pages: AsyncIterator[list[dict[str, object]]]) -> list[str]:
 
 async def test_all_time_listing_past_the_cap_is_complete_and_frugal() -> None:
     client, sim = sim_client(incidents=25_000, services=40)
-    ids = await collect(client.paginate_by_created_at("/incidents", {}, None))
+    ids = await collect(client.paginate_by_created_at("/incidents", {}, ALL_TIME))
 
     assert len(ids) == 25_000
     assert set(ids) == set(sim.store.incidents)  # type: ignore[attr-defined]

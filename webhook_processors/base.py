@@ -7,8 +7,6 @@ late or replayed delivery cannot roll an entity back.
 """
 
 import asyncio
-import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -26,41 +24,17 @@ from port_ocean.core.handlers.webhook.webhook_event import (
 
 from client import JSON
 from event_scope import event_scoped
+from webhook_processors.replay import is_too_old, process_seen_events
+from webhook_processors.secrets import SigningSecrets, process_signing_secrets
 from webhook_processors.signing import (
     SIGNATURE_HEADER,
-    candidate_secrets,
+    configured_secrets,
     is_signed_by_any,
 )
 
 WEBHOOK_ID_HEADER = "x-webhook-id"
-
-
-class RecentDeliveries:
-    """Webhook ids seen lately, bounded in both size and age."""
-
-    def __init__(self, max_entries: int = 10_000, ttl_seconds: float = 3600) -> None:
-        self.max_entries = max_entries
-        self.ttl_seconds = ttl_seconds
-        self._seen: OrderedDict[str, tuple[float, str]] = OrderedDict()
-
-    def is_redelivery(self, webhook_id: str, trace_id: str) -> bool:
-        """True when `webhook_id` came before in another event (another trace)."""
-        now = time.monotonic()
-        self._forget_older_than(now - self.ttl_seconds)
-        if webhook_id in self._seen:
-            return self._seen[webhook_id][1] != trace_id
-        self._seen[webhook_id] = (now, trace_id)
-        while len(self._seen) > self.max_entries:
-            self._seen.popitem(last=False)
-        return False
-
-    def _forget_older_than(self, cutoff: float) -> None:
-        while self._seen and next(iter(self._seen.values()))[0] < cutoff:
-            self._seen.popitem(last=False)
-
-
-recent_deliveries = RecentDeliveries()
 VERDICT_KEY = "pagerduty.delivery_verified"
+SIGHTING_KEY = "pagerduty.delivery_first_sighting"
 FETCHES_KEY = "pagerduty.delivery_fetches"
 
 
@@ -114,9 +88,46 @@ async def verify_delivery(event: WebhookEvent) -> bool:
     body = await raw_body_of(event)
     if not signature or body is None:
         return False
-    config = ocean.integration_config
-    secrets = candidate_secrets(headers, config["token"], config.get("webhook_secret"))
-    return is_signed_by_any(body, signature, secrets)
+    secrets = signing_secrets()
+    if is_signed_by_any(body, signature, secrets.all()):
+        return True
+    # Another replica may have replaced the subscription: re-read its secret.
+    return await secrets.refresh() and is_signed_by_any(body, signature, secrets.all())
+
+
+def signing_secrets() -> SigningSecrets:
+    configured = configured_secrets(ocean.integration_config.get("webhook_secret"))
+    return process_signing_secrets(configured)
+
+
+async def is_first_sighting(event: WebhookEvent) -> bool:
+    """Whether this verified delivery carries an event not processed before."""
+    sightings: dict[str, bool] = event_scoped(SIGHTING_KEY, dict)
+    if event.trace_id not in sightings:
+        sightings[event.trace_id] = await first_sighting(event)
+    return sightings[event.trace_id]
+
+
+async def first_sighting(event: WebhookEvent) -> bool:
+    envelope = event_envelope(event.payload)
+    event_id = envelope.get("id")
+    webhook_id = lowercase_keys(event.headers).get(WEBHOOK_ID_HEADER, "none")
+    if not isinstance(event_id, str) or not event_id:
+        logger.warning(f"Ignoring webhook {webhook_id}: its event has no id")
+        return False
+    if is_too_old(envelope.get("occurred_at")):
+        logger.warning(
+            f"Ignoring PagerDuty event {event_id} (webhook id {webhook_id}): it "
+            "occurred before the replay horizon or has no valid occurred_at"
+        )
+        return False
+    if await process_seen_events().first_sighting(event_id, event.trace_id):
+        return True
+    logger.info(
+        f"Ignoring PagerDuty event {event_id} (webhook id {webhook_id}): "
+        "already processed"
+    )
+    return False
 
 
 class PagerDutyWebhookProcessor(AbstractWebhookProcessor):
@@ -134,9 +145,7 @@ class PagerDutyWebhookProcessor(AbstractWebhookProcessor):
     async def get_matching_kinds(self, event: WebhookEvent) -> list[str]:
         if not await is_verified_delivery(event):
             return []
-        webhook_id = lowercase_keys(event.headers).get(WEBHOOK_ID_HEADER)
-        if webhook_id and recent_deliveries.is_redelivery(webhook_id, event.trace_id):
-            logger.info(f"Ignoring redelivered PagerDuty webhook {webhook_id}")
+        if not await is_first_sighting(event):
             return []
         return [self.kind]
 

@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -14,8 +15,10 @@ from port_ocean.core.handlers.webhook.webhook_event import (
 )
 from port_ocean.integration_testing import IntegrationTestHarness, InterceptTransport
 
+import webhook_processors.replay
+import webhook_processors.secrets
 from tests.conftest import ROOT
-from webhook_processors.signing import SEALED_SECRET_HEADER, seal_secret, sign
+from webhook_processors.signing import sign
 
 API = "https://api.pagerduty.com"
 TOKEN = "webhook-test-token-0123456789"
@@ -130,7 +133,12 @@ def pagerduty() -> InterceptTransport:
 
 
 @pytest.fixture
-async def harness() -> AsyncIterator[IntegrationTestHarness]:
+async def harness(
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[IntegrationTestHarness]:
+    # Process-wide records start empty for every test.
+    monkeypatch.setattr(webhook_processors.replay, "_seen_events", None)
+    monkeypatch.setattr(webhook_processors.secrets, "_signing_secrets", None)
     h = IntegrationTestHarness(
         integration_path=str(ROOT),
         port_mapping_config=MAPPING,
@@ -144,7 +152,11 @@ async def harness() -> AsyncIterator[IntegrationTestHarness]:
             "integration": {
                 "identifier": "pd-webhooks",
                 "type": "pagerduty",
-                "config": {"token": TOKEN, "api_url": API},
+                "config": {
+                    "token": TOKEN,
+                    "api_url": API,
+                    "webhook_secret": f"an-older-secret, {SECRET}",
+                },
             }
         },
     )
@@ -160,13 +172,20 @@ def delivery(
     *,
     secret: str | None = SECRET,
     webhook_id: str | None = None,
+    event_id: str | None = None,
+    occurred_at: str | None = None,
 ) -> WebhookEvent:
-    payload = {"event": {"id": "E1", "event_type": event_type, "data": data}}
+    envelope = {
+        "id": event_id or str(uuid4()),
+        "event_type": event_type,
+        "occurred_at": occurred_at or datetime.now(UTC).isoformat(),
+        "data": data,
+    }
+    payload = {"event": envelope}
     raw = json.dumps(payload).encode()
     headers = {
         "content-type": "application/json",
         "x-webhook-id": webhook_id or str(uuid4()),
-        SEALED_SECRET_HEADER.lower(): seal_secret(SECRET, TOKEN),
     }
     if secret is not None:
         headers["x-pagerduty-signature"] = f"v1={sign(raw, secret)}"
@@ -244,9 +263,43 @@ async def test_unsigned_or_forged_deliveries_change_nothing(
 
 
 async def test_redelivery_is_not_fetched_again(harness: IntegrationTestHarness) -> None:
-    await deliver(harness, delivery("incident.resolved", {"id": "Q1"}, webhook_id="W1"))
-    await deliver(harness, delivery("incident.resolved", {"id": "Q1"}, webhook_id="W1"))
+    await deliver(harness, delivery("incident.resolved", {"id": "Q1"}, event_id="E1"))
+    await deliver(harness, delivery("incident.resolved", {"id": "Q1"}, event_id="E1"))
     assert pd_fetches(harness, "/incidents/Q1") == 1
+
+
+async def test_a_captured_delivery_replayed_under_a_new_webhook_id_is_not_fetched(
+    harness: IntegrationTestHarness,
+) -> None:
+    captured = delivery("incident.resolved", {"id": "Q1"}, webhook_id="W1")
+    await deliver(harness, captured)
+    replayed_headers = {**captured.headers, "x-webhook-id": "W2-new"}
+    raw = await captured._original_request.body()  # type: ignore[union-attr]
+    replay = WebhookEvent(
+        trace_id=str(uuid4()),
+        payload=captured.payload,
+        headers=replayed_headers,
+        original_request=WebhookRequestAdapter(raw, replayed_headers),
+    )
+    await deliver(harness, replay)
+    assert pd_fetches(harness, "/incidents/Q1") == 1
+    assert landed(harness) == []
+
+
+async def test_a_signed_event_older_than_the_replay_horizon_is_refused(
+    harness: IntegrationTestHarness,
+) -> None:
+    old = (datetime.now(UTC) - timedelta(hours=51)).isoformat()
+    await deliver(harness, delivery("incident.resolved", {"id": "Q1"}, occurred_at=old))
+    assert pd_fetches(harness, "/incidents/Q1") == 0
+
+
+async def test_deliveries_of_distinct_events_are_each_fetched(
+    harness: IntegrationTestHarness,
+) -> None:
+    await deliver(harness, delivery("incident.acknowledged", {"id": "Q1"}))
+    await deliver(harness, delivery("incident.resolved", {"id": "Q1"}))
+    assert pd_fetches(harness, "/incidents/Q1") == 2
 
 
 async def test_vanished_incident_is_deleted(harness: IntegrationTestHarness) -> None:

@@ -2,26 +2,49 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from webhook_processors.signing import (
-    SEALED_SECRET_HEADER,
-    candidate_secrets,
+    configured_secrets,
     is_signed_by_any,
+    seal_in,
     seal_secret,
     sign,
     signatures_in,
     unseal_secret,
+    with_seal,
+    without_seal,
 )
 
 TOKEN = "pd-token-0123456789abcdef"
+URL = "https://ocean.example.com/integration/webhook"
 BODY = b'{"event":{"event_type":"incident.resolved","data":{"id":"Q1"}}}'
 
 
 def test_sealed_secret_opens_only_with_the_same_token() -> None:
-    sealed = seal_secret("whsec-1", TOKEN)
+    sealed = seal_secret("whsec-1", TOKEN, "S1", URL)
     assert "whsec-1" not in sealed
-    assert unseal_secret(sealed, TOKEN) == "whsec-1"
-    assert unseal_secret(sealed, TOKEN + "x") is None
-    assert unseal_secret("not base64 !!", TOKEN) is None
-    assert seal_secret("whsec-1", TOKEN) != sealed, "fresh nonce each time"
+    assert unseal_secret(sealed, TOKEN, "S1", URL) == "whsec-1"
+    assert unseal_secret(sealed, TOKEN + "x", "S1", URL) is None
+    assert unseal_secret("not base64 !!", TOKEN, "S1", URL) is None
+    assert seal_secret("whsec-1", TOKEN, "S1", URL) != sealed, "fresh nonce each time"
+
+
+def test_a_seal_opens_only_on_the_subscription_and_url_it_was_made_for() -> None:
+    sealed = seal_secret("whsec-1", TOKEN, "S1", URL)
+    assert unseal_secret(sealed, TOKEN, "S2", URL) is None, "copied to another id"
+    assert unseal_secret(sealed, TOKEN, "S1", URL + "/other") is None
+
+
+def test_the_seal_rides_in_the_description_and_can_be_found_again() -> None:
+    sealed = seal_secret("whsec-1", TOKEN, "S1", URL)
+    description = with_seal("Port Ocean PagerDuty", sealed)
+    assert seal_in(description) == sealed
+    assert without_seal(description) == "Port Ocean PagerDuty"
+    assert seal_in(with_seal(description, "AAAA")) == "AAAA", "one seal at a time"
+    assert seal_in("made by hand") is None
+
+
+def test_webhook_secret_may_hold_several_secrets_while_rotating() -> None:
+    assert configured_secrets("old, new ,") == ["old", "new"]
+    assert configured_secrets("") == [] and configured_secrets(None) == []
 
 
 def test_any_of_several_signatures_may_match_during_rotation() -> None:
@@ -38,16 +61,6 @@ def test_signature_is_over_the_exact_raw_bytes() -> None:
     assert not is_signed_by_any(BODY, header.replace("v1=", "v0="), ["s"])
     assert not is_signed_by_any(BODY, "", ["s"])
     assert not is_signed_by_any(BODY, header, [])
-
-
-def test_candidate_secrets_combine_configured_and_sealed() -> None:
-    headers = {SEALED_SECRET_HEADER.lower(): seal_secret("from-header", TOKEN)}
-    assert candidate_secrets(headers, TOKEN, "configured") == [
-        "configured",
-        "from-header",
-    ]
-    assert candidate_secrets(headers, "another-token-123456", None) == []
-    assert candidate_secrets({}, TOKEN, None) == []
 
 
 @given(body=st.binary(max_size=512), header=st.text(max_size=300))
