@@ -7,8 +7,8 @@ import asyncio
 import json
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 from unittest.mock import patch
@@ -30,8 +30,8 @@ import webhook_processors.secrets as signing_store
 from integration import IncidentSelector, PagerDutyPortAppConfig, ServiceSelector
 from webhook_processors.base import PagerDutyWebhookProcessor
 from webhook_processors.incidents import INCIDENT_EVENTS, IncidentWebhookProcessor
-from webhook_processors.services import SERVICE_EVENTS, ServiceWebhookProcessor
 from webhook_processors.replay import MemorySeenEvents
+from webhook_processors.services import SERVICE_EVENTS, ServiceWebhookProcessor
 from webhook_processors.signing import sign
 
 TOKEN = "fuzz-token-0123456789abcdef"

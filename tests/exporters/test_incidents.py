@@ -1,4 +1,5 @@
 import calendar
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -63,7 +64,7 @@ def calendar_month_before(now: datetime) -> datetime:
     )
 
 
-DEFAULT_MONTH_READINGS = {
+DEFAULT_MONTH_READINGS: dict[str, Callable[[datetime], datetime]] = {
     "calendar month": calendar_month_before,
     "30 days": lambda now: now - timedelta(days=30),
 }

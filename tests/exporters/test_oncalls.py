@@ -77,6 +77,10 @@ def pagerduty_oncalls(entries: list[dict[str, Any]]) -> Any:
     return answer
 
 
+def key(entry: dict[str, Any]) -> tuple[Any, ...]:
+    return (entry["escalation_policy"]["id"], entry["user"]["id"], entry["start"])
+
+
 @respx.mock
 async def test_a_range_with_more_shifts_than_the_cap_is_listed_whole_once_each() -> (
     None
@@ -93,11 +97,7 @@ async def test_a_range_with_more_shifts_than_the_cap_is_listed_whole_once_each()
 
     until = now + timedelta(days=90)
     expected = overlapping(entries, now - timedelta(minutes=1), until)
-    key = lambda o: (
-        o["escalation_policy"]["id"],
-        o["user"]["id"],
-        o["start"],
-    )  # noqa: E731
+
     assert len(listed) == len({key(o) for o in listed}), "no shift twice"
     assert {key(o) for o in listed} >= {key(o) for o in expected if o["start"] is None}
     assert len(listed) >= len(expected) - 8 * 2, "every shift in the range"

@@ -65,7 +65,7 @@ def created(sub_id: str) -> httpx.Response:
 
 
 def body_of(route: respx.Route) -> dict[str, Any]:
-    sent: dict[str, Any] = json.loads(route.calls.last.request.content)
+    sent: dict[str, dict[str, Any]] = json.loads(route.calls.last.request.content)
     return sent["webhook_subscription"]
 
 
