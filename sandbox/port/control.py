@@ -165,7 +165,7 @@ def add_run_control_routes(route: RouteRegistrar, port: PortState) -> None:
 
     @route("/_standin/runs", ["POST"], auth=False)
     async def standin_enqueue_run(request: Request) -> Response:
-        run = port.runs.enqueue(await json_object(request))
+        run = port.run_trigger.enqueue(await json_object(request))
         return ok({"id": run["id"], "run": run}, status=201)
 
     @route("/_standin/runs", ["GET"], auth=False)

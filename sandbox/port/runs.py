@@ -20,8 +20,6 @@ for a user clicking the action in Port.
 from __future__ import annotations
 
 import copy
-import secrets
-import string
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,8 +27,6 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sandbox.port.actions import INTEGRATION_ACTION, ActionStore
-from sandbox.port.catalog import CatalogStore
 from sandbox.port.common import (
     JSON,
     PortError,
@@ -40,7 +36,6 @@ from sandbox.port.common import (
     now_iso,
     ok,
 )
-from sandbox.port.integrations import IntegrationStore
 
 IN_PROGRESS = "IN_PROGRESS"
 TERMINAL_STATUSES = ("SUCCESS", "FAILURE")
@@ -54,11 +49,6 @@ PATCH_FIELDS = {
 }
 LOG_FIELDS = {"message", "statusLabel", "terminationStatus"}
 RESERVED_USAGE_HEADER = "x-port-reserved-usage"
-_ID_ALPHABET = string.ascii_letters + string.digits
-
-
-def new_run_id() -> str:
-    return "r_" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(16))
 
 
 @dataclass
@@ -119,15 +109,7 @@ def as_version(run: JSON, version: str | None) -> JSON:
 class RunStore:
     """Action runs by id, in creation order."""
 
-    def __init__(
-        self,
-        actions: ActionStore,
-        catalog: CatalogStore,
-        integrations: IntegrationStore,
-    ) -> None:
-        self.actions = actions
-        self.catalog = catalog
-        self.integrations = integrations
+    def __init__(self) -> None:
         self.records: dict[str, RunRecord] = {}
 
     def clear(self) -> None:
@@ -139,124 +121,12 @@ class RunStore:
             raise PortError(404, "not_found", f"Action run {run_id!r} was not found")
         return record
 
-    # ------------------------------------------------------------- creation
-    def _installation(self, body: JSON, method: JSON) -> str:
-        installation = body.get("installationId") or method.get("installationId")
-        if not installation and len(self.integrations.integrations) == 1:
-            installation = next(iter(self.integrations.integrations))
-        if not isinstance(installation, str) or not installation:
-            raise PortError(
-                422,
-                "invalid_request",
-                "installationId is required (no action definition names one and "
-                "there is not exactly one integration)",
-            )
-        return installation
-
-    def _entity_refs(self, body: JSON, definition: JSON | None) -> tuple[Any, Any]:
-        entity = body.get("entity")
-        blueprint = body.get("blueprint")
-        if isinstance(entity, dict):
-            blueprint = entity.get("blueprint", blueprint)
-            entity = entity.get("identifier")
-        if blueprint is None and definition is not None:
-            blueprint = definition.get("trigger", {}).get("blueprintIdentifier")
-        if entity is None:
-            ref = None
-            if blueprint is not None:
-                known = self.catalog.blueprints.get(str(blueprint))
-                ref = {
-                    "identifier": blueprint,
-                    "title": (known or {}).get("title"),
-                    "icon": (known or {}).get("icon"),
-                    "deleted": known is None,
-                }
-            return ref, None
-        found = self.catalog.find_entity(str(blueprint), str(entity))
-        if found is None:
-            raise PortError(
-                404,
-                "not_found",
-                f"Entity {entity!r} of blueprint {blueprint!r} was not found",
-            )
-        known_bp = self.catalog.blueprints[str(blueprint)]
-        return (
-            {
-                "identifier": blueprint,
-                "title": known_bp.get("title"),
-                "icon": known_bp.get("icon"),
-                "deleted": False,
-            },
-            {
-                "identifier": entity,
-                "title": found.get("title"),
-                "icon": found.get("icon"),
-                "deleted": False,
-            },
-        )
-
-    def enqueue(self, body: JSON) -> JSON:
-        """Create a run the way a user triggering the action in Port would."""
-        action_id = body.get("action") or body.get("actionIdentifier")
-        action_type = body.get("actionType") or body.get("name")
-        definition = self.actions.actions.get(str(action_id)) if action_id else None
-        method: JSON = dict((definition or {}).get("invocationMethod") or {})
-        if definition is not None and method.get("type") != INTEGRATION_ACTION:
-            raise PortError(
-                422,
-                "invalid_request",
-                f"Action {action_id!r} is invoked by {method.get('type')!r}, "
-                f"not {INTEGRATION_ACTION}",
-            )
-        action_type = action_type or method.get("integrationActionType") or action_id
-        action_id = action_id or action_type
-        if not isinstance(action_type, str) or not isinstance(action_id, str):
-            raise PortError(422, "invalid_request", "action or actionType is required")
-        properties = body.get(
-            "properties", method.get("integrationActionExecutionProperties", {})
-        )
-        inputs = body.get("inputs", {})
-        if not isinstance(properties, dict) or not isinstance(inputs, dict):
-            raise PortError(422, "invalid_request", "properties/inputs must be objects")
-        blueprint_ref, entity_ref = self._entity_refs(body, definition)
-        payload: JSON = {
-            **copy.deepcopy(method),
-            "type": INTEGRATION_ACTION,
-            "installationId": self._installation(body, method),
-            "integrationActionType": action_type,
-            "integrationActionExecutionProperties": copy.deepcopy(properties),
-        }
-        user = body.get("userEmail") or "port-standin"
-        stamp = now_iso()
-        run: JSON = {
-            "id": new_run_id(),
-            "status": IN_PROGRESS,
-            "statusLabel": None,
-            "link": [],
-            "summary": None,
-            "externalRunId": None,
-            "action": {
-                "identifier": action_id,
-                "title": (definition or {}).get("title", action_id),
-                "icon": (definition or {}).get("icon"),
-                "deleted": False,
-            },
-            "blueprint": blueprint_ref,
-            "entity": entity_ref,
-            "properties": copy.deepcopy(inputs),
-            "payload": payload,
-            "source": str(body.get("source") or "UI"),
-            "requiredApproval": False,
-            "createdBy": user,
-            "updatedBy": user,
-            "createdAt": stamp,
-            "updatedAt": stamp,
-            "endedAt": None,
-        }
+    def add(self, run: JSON) -> RunRecord:
+        """Store a new IN_PROGRESS run (see ``triggers.RunTrigger``)."""
         record = RunRecord(run=run)
-        record.status_history.append({"status": IN_PROGRESS, "at": stamp})
+        record.status_history.append({"status": run["status"], "at": run["createdAt"]})
         self.records[run["id"]] = record
-        return run
+        return record
 
     # ---------------------------------------------------- the processor's API
     def claim_pending(self, body: JSON) -> list[JSON]:

@@ -18,6 +18,7 @@ from sandbox.port.resources import ResourceStore
 from sandbox.port.runs import RunStore
 from sandbox.port.search import EntitySearch
 from sandbox.port.traffic import RequestLog
+from sandbox.port.triggers import RunTrigger
 from sandbox.port.upsert import EntityUpserter
 from sandbox.port.workflows import WorkflowRunStore
 
@@ -61,7 +62,10 @@ class PortState:
         self.integration_store = IntegrationStore(self.settings)
         self.action_store = ActionStore()
         self.resources = ResourceStore()
-        self.runs = RunStore(self.action_store, self.store, self.integration_store)
+        self.runs = RunStore()
+        self.run_trigger = RunTrigger(
+            self.runs, self.action_store, self.store, self.integration_store
+        )
         self.workflow_runs = WorkflowRunStore()
         self.blueprint_store.install_builtins()
 

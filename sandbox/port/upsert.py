@@ -217,49 +217,6 @@ class EntityUpserter:
                 details=problems,
             )
 
-    def _resolve_relations(
-        self, blueprint_id: str, identifier: str, relations: JSON
-    ) -> tuple[JSON, list[tuple[str, str]]]:
-        """Resolve search relations and find missing targets.
-
-        Returns the resolved relations and the (target blueprint, identifier)
-        pairs that do not exist yet.
-        """
-        blueprints = self.catalog.blueprints
-        blueprint = blueprints[blueprint_id]
-        resolved: JSON = {}
-        missing: list[tuple[str, str]] = []
-        for name, value in relations.items():
-            relation = blueprint["relations"].get(name)
-            if relation is None or relation.get("target") not in blueprints:
-                resolved[name] = value
-                continue
-            target_bp = str(relation["target"])
-            values = value if isinstance(value, list) else [value]
-            out: list[Any] = []
-            for item in values:
-                if isinstance(item, dict):
-                    found = self.search.resolve_identifier(target_bp, item)
-                    if found is None:
-                        raise PortError(
-                            404,
-                            "not_found",
-                            f"Search relation {name!r} of {blueprint_id}/{identifier} matched no single entity",
-                        )
-                    out.append(found)
-                    continue
-                if (
-                    isinstance(item, str)
-                    and self.catalog.find_entity(target_bp, item) is None
-                    and (target_bp, item) not in missing
-                ):
-                    missing.append((target_bp, item))
-                out.append(item)
-            resolved[name] = (
-                out if isinstance(value, list) else (out[0] if out else None)
-            )
-        return resolved, missing
-
     def _refuse_missing(
         self,
         blueprint_id: str,
@@ -341,7 +298,7 @@ class EntityUpserter:
         self._check_schema(
             blueprint_id, identifier, payload, existing, options.merge, datasource
         )
-        relations, missing = self._resolve_relations(
+        relations, missing = self.search.resolve_relations(
             blueprint_id, identifier, _object_field(payload, "relations")
         )
         if missing and not options.create_missing_related_entities:
