@@ -14,10 +14,11 @@ A control API under ``/_standin/`` (no auth) exposes and seeds the state and
 triggers action runs.
 
 Modules follow the Port API areas: ``auth``, ``integrations``, ``blueprints``,
-``entities`` (with ``upsert``, ``schema`` and ``search``), ``actions``, ``runs``,
-``workflows``, ``resources`` (scorecards, pages); ``catalog`` holds the shared
-catalog data, ``state`` wires the stores, ``control`` is ``/_standin``, ``app``
-builds the ASGI app and ``cli`` serves it.
+``entities`` (with ``upsert``, ``schema`` and ``search``), ``actions``, ``runs``
+(with ``triggers``, how a user's click becomes a pending run), ``workflows``,
+``resources`` (scorecards, pages). ``catalog`` holds the shared catalog data,
+``mismatches`` and ``traffic`` the bookkeeping, ``state`` wires the stores,
+``control`` is ``/_standin``, ``app`` builds the ASGI app and ``cli`` serves it.
 """
 
 from sandbox.port.app import create_app

@@ -73,7 +73,9 @@ async def serve(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Local stand-in for Port's REST API")
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox.port", description="Local stand-in for Port's REST API"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--ready-file", help="write the base URL here once listening")

@@ -291,3 +291,11 @@ async def test_workflow_node_runs_answer_none(client: httpx.AsyncClient) -> None
     )
     assert ack.status_code == 404
     assert (await client.get("/_standin/runs")).json()["workflowClaims"] == 1
+
+
+async def test_reset_forgets_runs_and_actions(client: httpx.AsyncClient) -> None:
+    await _enqueue(client, action="svc_greet", properties={})
+    await client.post("/_standin/reset")
+    assert (await client.get("/_standin/runs")).json()["runs"] == []
+    assert (await client.get("/_standin/catalog")).json()["actions"] == {}
+    assert (await client.get("/v1/actions/runs")).json()["runs"] == []
