@@ -235,9 +235,7 @@ def sandbox_stack(settings: SimSettings | None = None) -> Iterator[Stack]:
         servers: list[Server] = []
         try:
             servers.append(
-                start_server(
-                    "pagerduty", "sandbox.pagerduty_sim", settings.args(), workdir
-                )
+                start_server("pagerduty", "sandbox.pagerduty", settings.args(), workdir)
             )
             servers.append(start_server("port", "sandbox.port", [], workdir))
             yield Stack(servers[0], servers[1], workdir)

@@ -17,7 +17,7 @@ from pagination import (
     Window,
     stream_pages,
 )
-from sandbox.pagerduty_sim import SimConfig, create_app
+from sandbox.pagerduty import SimConfig, create_app
 
 API = "https://api.pagerduty.com"
 TOKEN = "sandbox-token"

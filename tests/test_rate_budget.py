@@ -4,7 +4,7 @@ import httpx
 
 from client import PagerDutyClient, PagerDutyRetryTransport, pagerduty_retry_config
 from rate_budget import RateBudget
-from sandbox.pagerduty_sim import SimConfig, create_app
+from sandbox.pagerduty import SimConfig, create_app
 
 TOKEN = "sandbox-token"
 

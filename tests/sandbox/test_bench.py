@@ -12,7 +12,7 @@ from sandbox.bench_core.floors import RateFloor, ratio
 from sandbox.bench_core.jsonl import read_batches, write_jsonl
 from sandbox.bench_core.measure import PssSampler, machine, tree_pss_bytes
 from sandbox.bench_core.snapshot import read_objects
-from sandbox.pagerduty_sim import SimConfig, serve_in_background
+from sandbox.pagerduty import SimConfig, serve_in_background
 
 
 def test_rate_floor_at_the_benchmark_size() -> None:
