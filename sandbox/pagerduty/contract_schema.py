@@ -1,8 +1,10 @@
 """PagerDuty's OpenAPI document, inlined and compiled into schema validators.
 
 Schemas are OpenAPI 3.0 dialect (``nullable``, ``readOnly``...), validated with
-``openapi-schema-validator``: requests with its write validator (read-only
-properties refused), responses with its read validator. Response validation
+``openapi-schema-validator``: responses with its read validator, requests with
+its plain OAS 3.0 validator (not the write validator: the document marks
+``id`` and ``type`` of every reference read-only, yet a write names a service
+or a user by exactly such a reference). Response validation
 runs on every answer, so it is sped up without changing its verdict:
 ``oneOf``/``anyOf`` first test branch validity (stopping at a branch's first
 error) and remember which instances (by content) passed, so the references an
@@ -24,7 +26,6 @@ from jsonschema.validators import extend
 from openapi_schema_validator import (
     OAS30ReadValidator,
     OAS30Validator,
-    OAS30WriteValidator,
     oas30_format_checker,
 )
 from openapi_schema_validator import _keywords as oas_keywords
@@ -158,7 +159,7 @@ class ValidatorFactory:
         )
 
     def for_request(self, schema: Schema) -> Validator:
-        validator: Validator = OAS30WriteValidator(
+        validator: Validator = OAS30Validator(
             schema, format_checker=oas30_format_checker
         )
         return validator
