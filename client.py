@@ -18,7 +18,11 @@ import httpx
 from loguru import logger
 from port_ocean.context.ocean import ocean
 from port_ocean.helpers.async_client import OceanAsyncClient
-from port_ocean.helpers.retry import RetryConfig, RetryTransport
+from port_ocean.helpers.retry import (
+    SKIP_RETRY_EXTENSION_KEY,
+    RetryConfig,
+    RetryTransport,
+)
 
 from pagination import OpenRange, Paginator, Window, iso
 from rate_budget import RateBudget, daily_quota_spent, shared_rate_budget
@@ -90,15 +94,50 @@ class BudgetedTransport(httpx.AsyncBaseTransport):
         await self.wrapped.aclose()
 
 
+# Ocean retries 401 by default (its RetryConfig always includes it); a wrong
+# PagerDuty token would then be retried with backoff before the user hears
+# about it. 403 and a spent daily quota cannot change within a run either.
+NEVER_RETRIED = frozenset({401, 403})
+
+
+FINAL_ANSWER_EXTENSION = "pagerduty.final_answer"
+
+
+class FinalAnswer(Exception):
+    """An answer that retrying cannot change, on its way past Ocean's retries."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"{response.status_code} (not retried)")
+        self.response = response
+
+
+def is_final_answer(response: httpx.Response) -> bool:
+    return response.status_code in NEVER_RETRIED or is_daily_quota_spent(response)
+
+
+class FinalAnswerTransport(httpx.AsyncBaseTransport):
+    """Below Ocean's retry transport: lifts an answer retrying cannot change out
+    of the retry loop. The loop retries only transport errors and its status
+    codes, so any other exception leaves it at once."""
+
+    def __init__(self, wrapped: httpx.AsyncBaseTransport) -> None:
+        self.wrapped = wrapped
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.wrapped.handle_async_request(request)
+        if request.extensions.get(FINAL_ANSWER_EXTENSION) and is_final_answer(response):
+            raise FinalAnswer(response)
+        return response
+
+    async def aclose(self) -> None:
+        await self.wrapped.aclose()
+
+
 class PagerDutyRetryTransport(RetryTransport):
     """Ocean's retry transport over the shared rate budget, minus retries of
-    answers that cannot change.
-
-    Ocean retries 401 by default; a wrong PagerDuty token would then be retried
-    ten times with backoff before the user hears about it.
+    answers that cannot change, through public API only: the transport below the
+    retry loop raises `FinalAnswer` for them and this one returns its response.
     """
-
-    NEVER_RETRIED = frozenset({401, 403})
 
     def __init__(
         self,
@@ -107,15 +146,25 @@ class PagerDutyRetryTransport(RetryTransport):
         **kwargs: Any,
     ) -> None:
         budgeted = BudgetedTransport(wrapped_transport, budget or shared_rate_budget())
-        super().__init__(wrapped_transport=budgeted, **kwargs)
+        super().__init__(wrapped_transport=FinalAnswerTransport(budgeted), **kwargs)
+        self.retry_policy: RetryConfig = kwargs.get("retry_config") or RetryConfig()
 
-    def _should_retry(self, response: httpx.Response) -> bool:
-        if response.status_code in self.NEVER_RETRIED or is_daily_quota_spent(response):
+    def retries(self, request: httpx.Request) -> bool:
+        """Whether Ocean's retry loop handles this request (its documented
+        `retryable` and `skip_retry` request extensions, and its methods)."""
+        if request.extensions.get(SKIP_RETRY_EXTENSION_KEY):
             return False
-        return super()._should_retry(response)
+        return request.method in self.retry_policy.retryable_methods or bool(
+            request.extensions.get("retryable")
+        )
 
-    async def _should_retry_async(self, response: httpx.Response) -> bool:
-        return self._should_retry(response)
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.retries(request):
+            request.extensions = {**request.extensions, FINAL_ANSWER_EXTENSION: True}
+        try:
+            return await super().handle_async_request(request)
+        except FinalAnswer as answer:
+            return answer.response
 
 
 def pagerduty_retry_config() -> RetryConfig:
@@ -394,8 +443,9 @@ def token_type_from(value: str | None) -> TokenType:
 _shared_client: PagerDutyClient | None = None
 
 
-def create_pagerduty_client() -> PagerDutyClient:
-    """The process-wide client, built once from the integration's configuration."""
+def shared_pagerduty_client() -> PagerDutyClient:
+    """The process-wide client (one per process, shared by every caller), built
+    on first use from the integration's configuration."""
     global _shared_client
     if _shared_client is None:
         config = ocean.integration_config

@@ -10,7 +10,7 @@ from port_ocean.core.incremental.cursor_context import active_incremental_cursor
 from port_ocean.core.models import EventListenerType
 from port_ocean.core.ocean_types import ASYNC_GENERATOR_RESYNC_TYPE
 
-from client import create_pagerduty_client
+from client import shared_pagerduty_client
 from exporters import exporter_for
 from exporters.incidents import IncidentExporter
 from integration import IncidentResourceConfig, ObjectKind
@@ -25,7 +25,7 @@ from webhook_processors.subscription import WEBHOOK_PATH
 @ocean.on_start()
 async def on_start() -> None:
     exit_nonzero_when_once_resync_fails()
-    client = create_pagerduty_client()
+    client = shared_pagerduty_client()
     logger.info(f"Starting the PagerDuty integration against {client.api_url}")
     if ocean.event_listener_type != EventListenerType.ONCE:
         await set_up_live_updates(at_start=True)
@@ -42,7 +42,7 @@ async def on_resync_start() -> None:
 async def resync(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
     """Every kind, custom kinds included, through its exporter (exporters/)."""
     selector = cast(ResourceConfig, event.resource_config).selector
-    async for batch in exporter_for(kind, create_pagerduty_client()).pages(selector):
+    async for batch in exporter_for(kind, shared_pagerduty_client()).pages(selector):
         yield batch
 
 
@@ -52,7 +52,7 @@ async def incremental_incidents(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
     cursor = active_incremental_cursor()
     if cursor is None:
         raise RuntimeError("incremental sync ran without a cursor")
-    exporter = IncidentExporter(create_pagerduty_client())
+    exporter = IncidentExporter(shared_pagerduty_client())
     async for incidents in exporter.changed_since(cursor, selector):
         yield incidents
 

@@ -29,9 +29,6 @@ from loguru import logger
 from port_ocean.context.event import event
 from port_ocean.context.ocean import PortOceanContext
 from port_ocean.context.resource import resource
-from port_ocean.core.handlers.entity_processor.jq_entity_processor import (
-    JQEntityProcessor,
-)
 from port_ocean.core.handlers.port_app_config.models import ResourceConfig
 from port_ocean.core.ocean_types import RAW_ITEM, CalculationResult
 from port_ocean.core.utils.json_compat import (
@@ -40,6 +37,8 @@ from port_ocean.core.utils.json_compat import (
     make_json_compatible,
 )
 from port_ocean.exceptions.context import NoContextError, ResourceContextNotFoundError
+
+from ocean_seams import OceanJQProcessor
 
 SELECTOR_QUERY = "selector.query"
 ITEMS_TO_PARSE = "itemsToParse"
@@ -146,7 +145,7 @@ class MappingGuard:
         for expression, program in programs:
             if expression.field == ITEMS_TO_PARSE:
                 # Batches arrive already split by itemsToParse; it is checked
-                # where Ocean evaluates it (see GuardedJQEntityProcessor._search).
+                # where Ocean evaluates it (GuardedJQEntityProcessor.evaluate_items_to_parse).
                 continue
             problem = self._run_problem(expression, program, raw_items[0])
             if problem is None:
@@ -224,33 +223,30 @@ class MappingGuard:
         raise MappingError(message)
 
 
-class GuardedJQEntityProcessor(JQEntityProcessor):
+class GuardedJQEntityProcessor(OceanJQProcessor):
     """Ocean's JQ entity processor, refusing blocks whose mapping is broken."""
 
     def __init__(self, context: PortOceanContext) -> None:
         super().__init__(context)
-        self.mapping_guard = MappingGuard(self._compile)
+        self.mapping_guard = MappingGuard(self.ocean_compile)
 
-    async def _parse_items(
+    async def parse_items(
         self,
         mapping: ResourceConfig,
-        raw_results: list[RAW_ITEM],
+        raw_data: list[RAW_ITEM],
         parse_all: bool = False,
     ) -> CalculationResult:
-        self.mapping_guard.check(mapping, raw_results)
-        return await super()._parse_items(mapping, raw_results, parse_all)
+        if raw_data:  # Ocean's own parse_items skips empty batches too
+            self.mapping_guard.check(mapping, raw_data)
+        return await super().parse_items(mapping, raw_data, parse_all)
 
-    async def _search(
-        self, data: dict[str, Any], pattern: str, field: str | None = None
-    ) -> Any:
-        """Strict for Ocean's own calls without a field: `itemsToParse` and its
-        top-level transform. Ocean would turn their failure into null and drop
-        the object, and then delete its entity as stale."""
-        if field is not None:
-            return await super()._search(data, pattern, field)
+    async def evaluate_items_to_parse(self, data: dict[str, Any], pattern: str) -> Any:
+        """Strict for Ocean's evaluation of `itemsToParse` and its top-level
+        transform (see ocean_seams.py). Ocean would turn their failure into null
+        and drop the object, and then delete its entity as stale."""
         expression = Expression(ITEMS_TO_PARSE, pattern)
         try:
-            program = self._compile(pattern)
+            program = self.ocean_compile(pattern)
         except Exception as error:  # noqa: BLE001 - jq raises ValueError
             self._fail_items(expression, f"does not compile: {first_line(error)}")
         try:

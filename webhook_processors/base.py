@@ -24,6 +24,7 @@ from port_ocean.core.handlers.webhook.webhook_event import (
 
 from client import JSON
 from event_scope import event_scoped
+from ocean_seams import original_request
 from webhook_processors.replay import is_too_old, process_seen_events
 from webhook_processors.secrets import SigningSecrets, process_signing_secrets
 from webhook_processors.signing import (
@@ -60,9 +61,9 @@ def event_data(payload: Any) -> dict[str, Any]:
 
 
 async def raw_body_of(event: WebhookEvent) -> bytes | None:
-    # Ocean keeps the original request (a Redis-stream adapter on that path) for
-    # exactly this: signatures are over the bytes PagerDuty sent, not re-encoded JSON.
-    original = event._original_request
+    """The bytes PagerDuty sent (its signatures are over them, not re-encoded
+    JSON), from the request Ocean keeps (see ocean_seams.py)."""
+    original = original_request(event)
     return await original.body() if original is not None else None
 
 

@@ -6,7 +6,7 @@ from port_ocean.core.handlers.webhook.webhook_event import (
     WebhookEventRawResults,
 )
 
-from client import create_pagerduty_client
+from client import shared_pagerduty_client
 from exporters.incidents import IncidentExporter, matches_selector
 from integration import IncidentResourceConfig, ObjectKind
 from webhook_processors.base import PagerDutyWebhookProcessor, event_data
@@ -52,7 +52,7 @@ class IncidentWebhookProcessor(PagerDutyWebhookProcessor):
     ) -> WebhookEventRawResults:
         selector = cast(IncidentResourceConfig, resource).selector
         incident_id = cast(str, self.object_id(payload))
-        exporter = IncidentExporter(create_pagerduty_client())
+        exporter = IncidentExporter(shared_pagerduty_client())
         return await self.current_state(
             incident_id,
             (

@@ -7,7 +7,7 @@ import time
 from loguru import logger
 from port_ocean.context.ocean import ocean
 
-from client import PagerDutyError, create_pagerduty_client
+from client import PagerDutyError, shared_pagerduty_client
 from webhook_processors.base import signing_secrets
 from webhook_processors.ping import ping_watch
 from webhook_processors.subscription import WebhookSubscriptionManager, webhook_url
@@ -25,7 +25,7 @@ async def set_up_live_updates(at_start: bool) -> None:
         return
     url = webhook_url(app_host)
     manager = WebhookSubscriptionManager(
-        create_pagerduty_client(), config["token"], bool(secrets.configured)
+        shared_pagerduty_client(), config["token"], bool(secrets.configured)
     )
     try:
         result = await manager.reconcile(url)

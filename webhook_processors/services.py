@@ -6,7 +6,7 @@ from port_ocean.core.handlers.webhook.webhook_event import (
     WebhookEventRawResults,
 )
 
-from client import create_pagerduty_client
+from client import shared_pagerduty_client
 from exporters.services import ServiceExporter, matches_selector
 from integration import ObjectKind, ServiceResourceConfig
 from webhook_processors.base import PagerDutyWebhookProcessor, event_data, event_type
@@ -25,7 +25,7 @@ class ServiceWebhookProcessor(PagerDutyWebhookProcessor):
         service_id = cast(str, self.object_id(payload))
         if event_type(payload) == "service.deleted":
             return WebhookEventRawResults([], [event_data(payload)])
-        exporter = ServiceExporter(create_pagerduty_client())
+        exporter = ServiceExporter(shared_pagerduty_client())
         return await self.current_state(
             service_id,
             (

@@ -1,0 +1,121 @@
+"""The only module that touches Ocean's private (underscore) members.
+
+Everything else uses Ocean's public API. Each seam below is a private member
+with no public equivalent; each says why it is needed, and each has a canary
+in tests/test_ocean_seams.py that fails, naming the member, when an Ocean
+release removes it, changes its signature or stops using it the way we rely
+on. The members are also checked when this module is imported, so an Ocean
+without them stops the integration at start instead of running with a guard
+silently off.
+"""
+
+import inspect
+from typing import Any
+
+from port_ocean.core.handlers.entity_processor.jq_entity_processor import (
+    JQEntityProcessor,
+)
+from port_ocean.core.handlers.webhook.webhook_event import (
+    WebhookEvent,
+    WebhookOriginalRequest,
+)
+
+# (owner, member, parameters it must take): what each seam below relies on.
+SEAMS: list[tuple[type, str, list[str]]] = [
+    (JQEntityProcessor, "_compile", ["self", "pattern"]),
+    (JQEntityProcessor, "_search", ["self", "data", "pattern", "field"]),
+]
+
+
+class OceanSeamError(RuntimeError):
+    """The installed Ocean lacks a private member this integration relies on."""
+
+
+def missing_seams() -> list[str]:
+    """Each seam member the installed Ocean lacks or calls differently."""
+    problems: list[str] = []
+    for owner, member, parameters in SEAMS:
+        found = getattr(owner, member, None)
+        if found is None:
+            problems.append(f"{owner.__name__}.{member} is gone")
+            continue
+        actual = list(inspect.signature(found).parameters)
+        if actual != parameters:
+            problems.append(
+                f"{owner.__name__}.{member} takes {actual}, expected {parameters}"
+            )
+    if not keeps_original_request():
+        problems.append(
+            "WebhookEvent._original_request no longer holds the original_request"
+        )
+    return problems
+
+
+def keeps_original_request() -> bool:
+    """Whether a WebhookEvent still keeps its `original_request` where
+    `original_request()` below reads it (an instance attribute)."""
+    marker = object()
+    try:
+        probe = WebhookEvent("ocean-seam-check", {}, {}, original_request=marker)  # type: ignore[arg-type]
+    except TypeError:
+        return False
+    return getattr(probe, "_original_request", None) is marker
+
+
+def require_seams() -> None:
+    problems = missing_seams()
+    if problems:
+        raise OceanSeamError(
+            "This Ocean version changed members the PagerDuty integration relies "
+            f"on (see ocean_seams.py): {'; '.join(problems)}"
+        )
+
+
+require_seams()
+
+
+class OceanJQProcessor(JQEntityProcessor):
+    """Ocean's JQ entity processor, opened at the two places the mapping guard
+    (mapping_guard.py) needs. Mapping checks themselves use the public
+    `parse_items`."""
+
+    def ocean_compile(self, pattern: str) -> Any:
+        """Seam: `JQEntityProcessor._compile`.
+
+        Why: it is Ocean's JQ dialect, the only definition of how a mapping
+        expression is compiled (single quotes rewritten to double quotes, `env`
+        and `$ENV` hidden unless allowed, an LRU cache). The guard must judge
+        an expression exactly as Ocean will run it; a public `jq.compile` would
+        reject expressions Ocean accepts."""
+        return self._compile(pattern)
+
+    async def _search(
+        self, data: dict[str, Any], pattern: str, field: str | None = None
+    ) -> Any:
+        """Seam: `JQEntityProcessor._search`, overridden.
+
+        Why: Ocean evaluates a block's `itemsToParse` and its top-level transform
+        only by calling `entity_processor._search(item, pattern)` without a field
+        (port_ocean.core.integrations.mixins.utils.handle_items_to_parse, for
+        resyncs and live events alike), and turns any JQ failure into None,
+        which drops the object and later deletes its entity as stale. No public
+        hook sees that evaluation. Calls with a field (mapping properties) keep
+        Ocean's behaviour."""
+        if field is None:
+            return await self.evaluate_items_to_parse(data, pattern)
+        return await super()._search(data, pattern, field)
+
+    async def evaluate_items_to_parse(self, data: dict[str, Any], pattern: str) -> Any:
+        """`itemsToParse` (or its top-level transform) on one raw object; by
+        default exactly what Ocean does."""
+        return await super()._search(data, pattern)
+
+
+def original_request(event: WebhookEvent) -> WebhookOriginalRequest | None:
+    """Seam: `WebhookEvent._original_request`.
+
+    Why: PagerDuty signs the bytes it sent, and re-encoding the parsed payload
+    does not give them back. Ocean keeps the original request (on the Redis
+    path, a `WebhookRequestAdapter` over the stored body) for exactly this, but
+    only as a private attribute: `WebhookEvent` has no public accessor."""
+    return event._original_request

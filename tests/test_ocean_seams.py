@@ -1,0 +1,191 @@
+"""Canaries for the private Ocean members ocean_seams.py relies on, and a check
+that no other product module reaches into Ocean's private members.
+
+Each canary names its member, so an Ocean upgrade that removes or changes one
+fails `make test` with that name instead of silently turning a guard off.
+"""
+
+import ast
+import importlib
+import inspect
+from pathlib import Path
+from typing import Any
+
+import jq
+import port_ocean
+import pytest
+from port_ocean.core.handlers.entity_processor.jq_entity_processor import (
+    JQEntityProcessor,
+)
+from port_ocean.core.handlers.webhook.webhook_event import (
+    WebhookEvent,
+    WebhookRequestAdapter,
+)
+from port_ocean.core.integrations.mixins import utils as ocean_mixin_utils
+from port_ocean.core.utils.json_compat import compile_jq
+
+import ocean_seams
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCT_DIRS = ("exporters", "webhook_processors", "actions")
+
+
+def test_canary_jq_entity_processor_compile() -> None:
+    member = "JQEntityProcessor._compile"
+    assert hasattr(JQEntityProcessor, "_compile"), f"{member} is gone"
+    parameters = list(inspect.signature(JQEntityProcessor._compile).parameters)
+    assert parameters == ["self", "pattern"], f"{member} takes {parameters}"
+    # Still Ocean's dialect (single-quoted strings accepted), compiled by jq.
+    source = inspect.getsource(JQEntityProcessor._compile)
+    assert "jq.compile" in source, f"{member} no longer compiles with jq"
+    assert "_format_filter" in source, f"{member} no longer rewrites quotes"
+    formatted = JQEntityProcessor._format_filter(".a == 'x'")
+    assert compile_jq(jq.compile(formatted), {"a": "x"}).first() is True, member
+
+
+def test_canary_jq_entity_processor_search_evaluates_items_to_parse() -> None:
+    member = "JQEntityProcessor._search"
+    assert hasattr(JQEntityProcessor, "_search"), f"{member} is gone"
+    signature = inspect.signature(JQEntityProcessor._search)
+    assert list(signature.parameters) == ["self", "data", "pattern", "field"], member
+    assert signature.parameters["field"].default is None, member
+    # The seam only matters while Ocean evaluates itemsToParse through it.
+    source = inspect.getsource(ocean_mixin_utils.handle_items_to_parse)
+    assert "entity_processor._search(item, items_to_parse)" in source, (
+        f"handle_items_to_parse no longer evaluates itemsToParse via {member}; "
+        "the mapping guard's itemsToParse check would be off"
+    )
+    assert (
+        "entity_processor._search(item, jq_expression)" in source
+    ), f"handle_items_to_parse no longer runs its top-level transform via {member}"
+
+
+async def test_the_items_to_parse_seam_routes_field_less_searches() -> None:
+    class Recording(ocean_seams.OceanJQProcessor):
+        seen: list[str] = []
+
+        async def evaluate_items_to_parse(
+            self, data: dict[str, Any], pattern: str
+        ) -> str:
+            self.seen.append(pattern)
+            return "strict"
+
+    processor = object.__new__(Recording)
+    processor._compile = jq.compile
+    assert await processor._search({"a": 1}, ".a") == "strict"
+    assert await processor._search({"a": 1}, ".a", field="properties.a") == 1
+    assert Recording.seen == [".a"]
+
+
+async def test_canary_webhook_event_original_request() -> None:
+    member = "WebhookEvent._original_request"
+    parameters = inspect.signature(WebhookEvent.__init__).parameters
+    assert "original_request" in parameters, f"{member}: no original_request argument"
+    adapter = WebhookRequestAdapter(b'{"raw": 1}', {"h": "v"})
+    event = WebhookEvent("t", {"raw": 1}, {"h": "v"}, original_request=adapter)
+    assert ocean_seams.original_request(event) is adapter, member
+    assert ocean_seams.original_request(event.clone()) is adapter, f"{member} (clone)"
+    assert await adapter.body() == b'{"raw": 1}'
+    assert ocean_seams.keeps_original_request(), member
+
+
+def test_the_installed_ocean_has_every_seam() -> None:
+    assert ocean_seams.missing_seams() == []
+
+
+def test_a_missing_member_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        ocean_seams,
+        "SEAMS",
+        [*ocean_seams.SEAMS, (JQEntityProcessor, "_renamed_in_ocean_9", ["self"])],
+    )
+    with pytest.raises(ocean_seams.OceanSeamError, match="_renamed_in_ocean_9"):
+        ocean_seams.require_seams()
+
+
+# ---------------------------------------------------------------- no other module
+
+
+def product_modules() -> list[Path]:
+    files = sorted(ROOT.glob("*.py"))
+    for directory in PRODUCT_DIRS:
+        files += sorted((ROOT / directory).rglob("*.py"))
+    return [path for path in files if path.name != "ocean_seams.py"]
+
+
+def private_names_defined_in(paths: list[Path]) -> set[str]:
+    """Underscore names a set of modules defines: functions, classes, and
+    attributes they assign (`self._x = ...`, `_x = ...`)."""
+    names: set[str] = set()
+    for path in paths:
+        try:
+            tree = ast.parse(path.read_text(), str(path))
+        except (SyntaxError, UnicodeDecodeError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                names.add(node.name)
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+                names.add(node.attr)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+    return {name for name in names if is_private(name)}
+
+
+def is_private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def test_no_other_module_reads_oceans_private_members() -> None:
+    ocean_files = list(Path(port_ocean.__file__).parent.rglob("*.py"))
+    ocean_private = private_names_defined_in(ocean_files)
+    ours = private_names_defined_in(product_modules())
+    offenders: list[str] = []
+    for path in product_modules():
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and is_private(node.attr)
+                and node.attr in ocean_private
+                and node.attr not in ours
+            ):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} .{node.attr}")
+    assert offenders == [], "reach Ocean's private members via ocean_seams.py"
+
+
+def module_name(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts)
+
+
+def names_in_body(definition: ast.ClassDef) -> set[str]:
+    names: set[str] = set()
+    for node in definition.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
+
+
+def test_no_other_module_overrides_oceans_private_members() -> None:
+    offenders: list[str] = []
+    for path in product_modules():
+        if path.name == "main.py":  # registrations only; importing it registers
+            continue
+        module = importlib.import_module(module_name(path))
+        tree = ast.parse(path.read_text(), str(path))
+        for definition in tree.body:
+            if not isinstance(definition, ast.ClassDef):
+                continue
+            cls = getattr(module, definition.name)
+            ocean_bases = [
+                base
+                for base in cls.__mro__[1:]
+                if base.__module__.startswith("port_ocean")
+            ]
+            for name in names_in_body(definition):
+                if is_private(name) and any(name in vars(b) for b in ocean_bases):
+                    offenders.append(f"{module.__name__}.{cls.__name__}.{name}")
+    assert offenders == [], "override Ocean's private members in ocean_seams.py"
