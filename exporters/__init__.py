@@ -1,7 +1,7 @@
 """One exporter per PagerDuty kind: each turns a selector into pages of raw objects."""
 
-from collections.abc import AsyncIterator
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Protocol, TypeVar
 
 from client import JSON, PagerDutyClient
 from exporters.catalog import (
@@ -16,12 +16,20 @@ from exporters.incidents import IncidentExporter
 from exporters.services import ServiceExporter
 from integration import ObjectKind
 
-
-class Exporter(Protocol):
-    def pages(self, selector: Any) -> AsyncIterator[list[JSON]]: ...
+SelectorT = TypeVar("SelectorT", contravariant=True)
 
 
-EXPORTERS: dict[str, type[Any]] = {
+class Exporter(Protocol[SelectorT]):
+    """Pages of one kind's raw objects, as its block's selector asks for them."""
+
+    def pages(self, selector: SelectorT) -> AsyncIterator[list[JSON]]: ...
+
+
+# What builds a kind's exporter from the shared client; mypy checks each entry
+# against the protocol (a `pages` that yields pages of JSON objects).
+ExporterFactory = Callable[[PagerDutyClient], Exporter[Any]]
+
+EXPORTERS: dict[str, ExporterFactory] = {
     ObjectKind.SERVICES: ServiceExporter,
     ObjectKind.INCIDENTS: IncidentExporter,
     ObjectKind.SCHEDULES: ScheduleExporter,
@@ -32,8 +40,8 @@ EXPORTERS: dict[str, type[Any]] = {
 }
 
 
-def exporter_for(kind: str, client: PagerDutyClient) -> Exporter:
-    if kind in EXPORTERS:
-        exporter: Exporter = EXPORTERS[kind](client)
-        return exporter
+def exporter_for(kind: str, client: PagerDutyClient) -> Exporter[Any]:
+    factory = EXPORTERS.get(kind)
+    if factory is not None:
+        return factory(client)
     return CustomKindExporter(client, kind)
