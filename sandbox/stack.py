@@ -153,9 +153,13 @@ class Stack:
         return env
 
     def start_integration(
-        self, listener: str = "POLLING", overrides: Mapping[str, str] | None = None
+        self,
+        listener: str = "POLLING",
+        overrides: Mapping[str, str] | None = None,
+        log_name: str = "ocean.log",
     ) -> subprocess.Popen[bytes]:
-        log = (self.workdir / "ocean.log").open("ab")
+        """An always-on `ocean sail`; its output goes to `workdir/log_name`."""
+        log = (self.workdir / log_name).open("ab")
         return subprocess.Popen(
             [str(BIN / "ocean"), "sail", str(ROOT)],
             cwd=ROOT,

@@ -61,6 +61,7 @@ API_ROUTES: tuple[tuple[str, str, Handler], ...] = (
 CONTROL_ROUTES: tuple[tuple[tuple[str, ...], str, Handler], ...] = (
     (("GET",), "/_sim/counters", control.counters),
     (("POST",), "/_sim/counters/reset", control.reset_counters),
+    (("GET",), "/_sim/requests", control.requests),
     (("POST",), "/_sim/rate_limit/reset", control.reset_rate_limit),
     (("GET", "POST"), "/_sim/config", control.config),
     (("GET",), "/_sim/stats", control.stats),

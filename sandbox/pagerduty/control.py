@@ -33,6 +33,10 @@ async def counters(sim: PagerDutySim, request: Request) -> Response:
     return json_response(sim.counters.snapshot())
 
 
+async def requests(sim: PagerDutySim, request: Request) -> Response:
+    return json_response(sim.counters.requests())
+
+
 async def reset_counters(sim: PagerDutySim, request: Request) -> Response:
     sim.counters = Counters()
     return json_response(sim.counters.snapshot())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -58,17 +58,36 @@ def tighter(first: RateDecision, second: RateDecision | None) -> RateDecision:
     return second if second.remaining < first.remaining else first
 
 
+JOURNAL_SIZE = 2000
+
+
 @dataclass
 class Counters:
     total: int = 0
     by_endpoint: Counter[str] = field(default_factory=Counter)
     by_status: Counter[int] = field(default_factory=Counter)
     contract_violations: int = 0
+    # The latest requests in order (method, path, status), for tests that check
+    # the order of writes, e.g. create-before-delete.
+    journal: deque[tuple[str, str, int]] = field(
+        default_factory=lambda: deque(maxlen=JOURNAL_SIZE)
+    )
 
-    def record(self, endpoint: str, status: int) -> None:
+    def record(
+        self, endpoint: str, status: int, method: str = "", path: str = ""
+    ) -> None:
         self.total += 1
         self.by_endpoint[endpoint] += 1
         self.by_status[status] += 1
+        self.journal.append((method, path, status))
+
+    def requests(self) -> JsonDict:
+        return {
+            "requests": [
+                {"method": method, "path": path, "status": status}
+                for method, path, status in self.journal
+            ]
+        }
 
     def snapshot(self) -> JsonDict:
         return {

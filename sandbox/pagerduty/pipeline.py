@@ -38,7 +38,9 @@ async def handle_api(
 ) -> Response:
     match = sim.contract.match(request.method, request.url.path)
     response = await _guarded(sim, request, match, handler)
-    sim.counters.record(endpoint, response.status_code)
+    sim.counters.record(
+        endpoint, response.status_code, request.method, request.url.path
+    )
     if match is not None and sim.config.validate_responses:
         _check_response(sim, request, match, response)
     return response

@@ -2,8 +2,9 @@
 
 ``POST /_sim/webhooks/deliver`` (also ``/_sim/deliver_webhook``) with
 ``{"event_type", "resource_id", "event_id"?, "webhook_id"?, "url"?,
-"secret"?, "signature"?}`` sends the event to every deliverable subscription
-that wants it (or, with ``url``, to that URL as the first subscription) and
+"subscription_id"?, "secret"?, "signature"?}`` sends the event to every
+deliverable subscription that wants it (or, with ``url``, to that URL as the
+subscription ``subscription_id``, by default the first active one) and
 answers once every delivery was answered. Deliveries with a forged
 ``signature`` or an explicit ``url`` are test probes: their outcome does not
 count toward temporarily disabling a subscription.
@@ -35,7 +36,7 @@ async def deliver(sim: PagerDutySim, request: Request) -> Response:
         not_found()
     webhook_id = body.get("webhook_id")
     signature = body.get("signature")
-    probe = bool(body.get("url") or signature)
+    probe = bool(body.get("url") or signature or body.get("subscription_id"))
     deliveries: list[JsonDict] = []
     for target in _targets(sim, body, payload):
         record = await sim.deliverer.send(
@@ -68,7 +69,15 @@ def _targets(sim: PagerDutySim, body: JsonDict, payload: JsonDict) -> list[Targe
     secret = body.get("secret")
     subscriptions = list(sim.subscriptions.items.values())
     if body.get("url"):
-        first = next((s for s in subscriptions if s.data["active"]), None)
+        wanted = body.get("subscription_id")
+        first = next(
+            (
+                s
+                for s in subscriptions
+                if s.data["active"] and wanted in (None, s.subscription_id)
+            ),
+            None,
+        )
         if first is None:
             return [Target("PSIMOVR", str(body["url"]), str(secret or ""), [])]
         target = Target.of(first, None if secret is None else str(secret))

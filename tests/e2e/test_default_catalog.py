@@ -1,6 +1,7 @@
 """The shipped default blueprints and mapping fill a consistent catalog."""
 
 import math
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox.stack import Run, Stack
@@ -47,9 +48,37 @@ def test_every_default_blueprint_is_filled_without_schema_mismatches(
     assert relation_targets(stack) == []
 
 
-def test_oncall_identifiers_do_not_collide(stack: Stack, first_run: Run) -> None:
-    oncalls = pagerduty_list(stack, "/oncalls", "oncalls", **{"include[]": "users"})
-    assert len(stack.catalog()["pagerdutyOncall"]) == len(oncalls)
+def oncall_identifier(oncall: dict[str, Any]) -> str:
+    """The shipped mapping's on-call identifier."""
+    parts = [
+        oncall["escalation_policy"]["id"],
+        str(oncall["escalation_level"]),
+        (oncall.get("schedule") or {}).get("id") or "direct",
+        oncall["user"]["id"],
+        oncall.get("start") or "always",
+    ]
+    return "-".join(parts)
+
+
+def test_every_shift_in_the_range_is_its_own_entity(
+    stack: Stack, first_run: Run
+) -> None:
+    """PagerDuty lists every shift overlapping the range (3 months by default);
+    each must land as its own entity, none collapsed into another."""
+    now = datetime.now(UTC)
+    window = {
+        "since": (now + timedelta(hours=1)).isoformat(),
+        "until": (now + timedelta(days=80)).isoformat(),
+    }
+    oncalls = pagerduty_list(
+        stack, "/oncalls", "oncalls", **{"include[]": "users", **window}
+    )
+    identifiers = [oncall_identifier(o) for o in oncalls]
+    assert len(set(identifiers)) == len(identifiers), "identifiers collide"
+    assert any(o.get("start") is None for o in oncalls), "a permanent on-call"
+    catalog = stack.catalog()["pagerdutyOncall"]
+    assert set(identifiers) <= set(catalog)
+    assert len(catalog) > stack.pagerduty.get("/_sim/stats")["escalation_policies"]
 
 
 def test_users_are_listed_once_per_resync(stack: Stack, first_run: Run) -> None:

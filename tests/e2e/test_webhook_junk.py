@@ -6,7 +6,6 @@ lands afterwards, and no secret shows up in the integration's log.
 """
 
 import json
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -22,6 +21,7 @@ PORT_SECRET = "port-junk-suite-secret-a7c3f0"
 WEBHOOK_SECRET = "pd-junk-suite-whsec-deadbeef"
 BIG_BODY_BYTES = 5 * 1024 * 1024
 DUPLICATES = 200
+DUPLICATE_EVENT_ID = "junk-suite-duplicate-event"
 
 
 class JunkTarget:
@@ -221,7 +221,7 @@ def test_junk_deliveries_change_nothing_and_the_endpoint_keeps_working(
                     stack,
                     "incident.acknowledged",
                     incident_id,
-                    webhook_id="junk-suite-duplicate",
+                    event_id=DUPLICATE_EVENT_ID,
                 ),
                 range(DUPLICATES),
             )
@@ -233,7 +233,11 @@ def test_junk_deliveries_change_nothing_and_the_endpoint_keeps_working(
         lambda: fetches_of(stack, "/incidents/{id}") >= fetches_before + 1,
         what="the first genuine delivery",
     )
-    time.sleep(3)
+    wait_for(
+        lambda: target.log().count(f"Ignoring PagerDuty event {DUPLICATE_EVENT_ID}")
+        >= DUPLICATES - 1,
+        what="every duplicate recognised",
+    )
     assert target.alive()
     assert (
         fetches_of(stack, "/incidents/{id}") == fetches_before + 1

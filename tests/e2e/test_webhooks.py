@@ -5,6 +5,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
@@ -88,6 +89,10 @@ def deliver(
     return result
 
 
+def integration_log(stack: Stack) -> str:
+    return (stack.workdir / "ocean.log").read_text(errors="replace")
+
+
 def fetches_of(stack: Stack, path_template: str) -> int:
     counts: dict[str, int] = stack.api_calls()["by_endpoint"]
     return counts.get(f"GET {path_template}", 0)
@@ -144,8 +149,12 @@ def test_forged_or_unsigned_delivery_changes_nothing(
     incident_id = open_incident(stack)
     stack.pagerduty.post(f"/_sim/incidents/{incident_id}", {"title": "must not land"})
     before = fetches_of(stack, "/incidents/{id}")
-    deliver(stack, "incident.annotated", incident_id, **forgery)
-    time.sleep(3)
+    webhook_id = f"forged-{uuid4()}"
+    deliver(stack, "incident.annotated", incident_id, webhook_id=webhook_id, **forgery)
+    wait_for(
+        lambda: f"webhook id '{webhook_id}'" in integration_log(stack),
+        what="the forged delivery rejected",
+    )
     assert (incident_entity(stack, incident_id) or {}).get("title") != "must not land"
     assert fetches_of(stack, "/incidents/{id}") == before
 
@@ -154,12 +163,16 @@ def test_duplicate_delivery_is_fetched_once(live: LiveIntegration) -> None:
     stack = live.stack
     incident_id = open_incident(stack)
     before = fetches_of(stack, "/incidents/{id}")
-    deliver(stack, "incident.acknowledged", incident_id, webhook_id="dup-1")
+    event_id = str(uuid4())
+    deliver(stack, "incident.acknowledged", incident_id, event_id=event_id)
     wait_for(
         lambda: fetches_of(stack, "/incidents/{id}") == before + 1, what="first fetch"
     )
-    deliver(stack, "incident.acknowledged", incident_id, webhook_id="dup-1")
-    time.sleep(3)
+    deliver(stack, "incident.acknowledged", incident_id, event_id=event_id)
+    wait_for(
+        lambda: f"Ignoring PagerDuty event {event_id}" in integration_log(stack),
+        what="the redelivery recognised",
+    )
     assert fetches_of(stack, "/incidents/{id}") == before + 1
 
 
