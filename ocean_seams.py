@@ -12,6 +12,7 @@ silently off.
 import inspect
 from typing import Any
 
+from port_ocean.core.handlers.actions.abstract_executor import AbstractExecutor
 from port_ocean.core.handlers.entity_processor.jq_entity_processor import (
     JQEntityProcessor,
 )
@@ -19,11 +20,13 @@ from port_ocean.core.handlers.webhook.webhook_event import (
     WebhookEvent,
     WebhookOriginalRequest,
 )
+from port_ocean.core.models import IntegrationRun
 
 # (owner, member, parameters it must take): what each seam below relies on.
 SEAMS: list[tuple[type, str, list[str]]] = [
     (JQEntityProcessor, "_compile", ["self", "pattern"]),
     (JQEntityProcessor, "_search", ["self", "data", "pattern", "field"]),
+    (AbstractExecutor, "_get_partition_key", ["self", "run"]),
 ]
 
 
@@ -119,3 +122,22 @@ def original_request(event: WebhookEvent) -> WebhookOriginalRequest | None:
     path, a `WebhookRequestAdapter` over the stored body) for exactly this, but
     only as a private attribute: `WebhookEvent` has no public accessor."""
     return event._original_request
+
+
+class PartitionedExecutor(AbstractExecutor):
+    """Ocean's action executor, with the run's partition key behind a public name.
+
+    Seam: `AbstractExecutor._get_partition_key`, overridden (actions/).
+
+    Why: Ocean's ExecutionManager queues runs whose executor gives the same key
+    in one partition and runs them one at a time, in order; it reads the key
+    only from this private method (its docstring asks executors to override
+    it), not from the documented `PARTITION_KEY` attribute. Executors override
+    the public `partition_key` instead."""
+
+    async def _get_partition_key(self, run: IntegrationRun) -> str | None:
+        return await self.partition_key(run)
+
+    async def partition_key(self, run: IntegrationRun) -> str | None:
+        """Runs with the same key run in order; None runs in parallel."""
+        return None

@@ -14,6 +14,8 @@ from typing import Any
 import jq
 import port_ocean
 import pytest
+from port_ocean.core.handlers.actions.abstract_executor import AbstractExecutor
+from port_ocean.core.handlers.actions.execution_manager import ExecutionManager
 from port_ocean.core.handlers.entity_processor.jq_entity_processor import (
     JQEntityProcessor,
 )
@@ -22,6 +24,7 @@ from port_ocean.core.handlers.webhook.webhook_event import (
     WebhookRequestAdapter,
 )
 from port_ocean.core.integrations.mixins import utils as ocean_mixin_utils
+from port_ocean.core.models import ActionRun, IntegrationRun
 from port_ocean.core.utils.json_compat import compile_jq
 
 import ocean_seams
@@ -87,6 +90,53 @@ async def test_canary_webhook_event_original_request() -> None:
     assert ocean_seams.original_request(event.clone()) is adapter, f"{member} (clone)"
     assert await adapter.body() == b'{"raw": 1}'
     assert ocean_seams.keeps_original_request(), member
+
+
+def test_canary_abstract_executor_get_partition_key() -> None:
+    member = "AbstractExecutor._get_partition_key"
+    assert hasattr(AbstractExecutor, "_get_partition_key"), f"{member} is gone"
+    parameters = list(inspect.signature(AbstractExecutor._get_partition_key).parameters)
+    assert parameters == ["self", "run"], f"{member} takes {parameters}"
+    # Runs of one incident run in order only while the manager keys queues by it.
+    source = inspect.getsource(ExecutionManager)
+    assert "._get_partition_key(run)" in source, (
+        f"ExecutionManager no longer reads {member}; runs of one incident would "
+        "no longer run in order"
+    )
+
+
+async def test_the_partition_seam_answers_the_public_partition_key() -> None:
+    class Keyed(ocean_seams.PartitionedExecutor):
+        ACTION_NAME = "keyed"
+
+        async def partition_key(self, run: IntegrationRun) -> str | None:
+            return f"key-of-{run.id}"
+
+        async def is_close_to_rate_limit(self, run: IntegrationRun) -> bool:
+            return False
+
+        async def get_remaining_seconds_until_rate_limit(
+            self, run: IntegrationRun
+        ) -> float:
+            return 0.0
+
+        async def execute(self, run: IntegrationRun) -> None:
+            return None
+
+    run = ActionRun.parse_obj(
+        {
+            "id": "r_1",
+            "status": "IN_PROGRESS",
+            "action": {"identifier": "keyed"},
+            "payload": {
+                "type": "INTEGRATION_ACTION",
+                "installationId": "i",
+                "integrationActionType": "keyed",
+                "integrationActionExecutionProperties": {},
+            },
+        }
+    )
+    assert await Keyed()._get_partition_key(run) == "key-of-r_1"
 
 
 def test_the_installed_ocean_has_every_seam() -> None:
