@@ -10,6 +10,7 @@ from starlette.routing import Route
 from sandbox.pagerduty import (
     analytics,
     control,
+    incident_notes,
     incident_writes,
     incidents,
     oncalls,
@@ -22,15 +23,19 @@ from sandbox.pagerduty.config import SimConfig
 from sandbox.pagerduty.errors import ApiError
 from sandbox.pagerduty.pipeline import Handler, handle_api
 from sandbox.pagerduty.state import PagerDutySim
+from sandbox.pagerduty.write_log import recorded, reset_writes, writes_view
 
 API_ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/services", services.list_services),
     ("GET", "/services/{id}", services.get_service),
     ("GET", "/services/{id}/custom_fields/values", services.service_custom_fields),
     ("GET", "/incidents", incidents.list_incidents),
-    ("POST", "/incidents", incident_writes.create),
+    ("POST", "/incidents", recorded(incident_writes.create)),
     ("GET", "/incidents/{id}", incidents.get_incident),
-    ("PUT", "/incidents/{id}", incident_writes.update),
+    ("PUT", "/incidents/{id}", recorded(incident_writes.update)),
+    ("GET", "/incidents/{id}/notes", incident_notes.list_notes),
+    ("POST", "/incidents/{id}/notes", recorded(incident_notes.create_note)),
+    ("POST", "/incidents/{id}/snooze", recorded(incident_writes.snooze)),
     ("GET", "/incidents/{id}/custom_fields/values", services.incident_custom_fields),
     ("GET", "/log_entries", incidents.list_log_entries),
     ("GET", "/users", people.list_users),
@@ -41,7 +46,7 @@ API_ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/schedules", oncalls.list_schedules),
     ("GET", "/schedules/{id}", oncalls.get_schedule),
     ("GET", "/schedules/{id}/overrides", oncalls.list_overrides),
-    ("POST", "/schedules/{id}/overrides", oncalls.create_overrides),
+    ("POST", "/schedules/{id}/overrides", recorded(oncalls.create_overrides)),
     ("GET", "/escalation_policies", oncalls.list_policies),
     ("GET", "/escalation_policies/{id}", oncalls.get_policy),
     ("GET", "/oncalls", oncalls.list_oncalls),
@@ -69,6 +74,8 @@ CONTROL_ROUTES: tuple[tuple[tuple[str, ...], str, Handler], ...] = (
     (("POST",), "/_sim/incidents", control.create_incident_now),
     (("POST",), "/_sim/incidents/{id}", control.change_incident),
     (("POST",), "/_sim/schedules/{id}/overrides", control.create_overrides),
+    (("GET",), "/_sim/writes", writes_view),
+    (("POST",), "/_sim/writes/reset", reset_writes),
     (("GET",), "/_sim/contract/violations", control.violations),
     (("POST",), "/_sim/contract/violations/reset", control.reset_violations),
     (("POST",), "/_sim/webhooks/deliver", webhook_control.deliver),

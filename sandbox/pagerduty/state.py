@@ -13,6 +13,7 @@ from sandbox.pagerduty.limits import Counters, FixedWindowLimiter
 from sandbox.pagerduty.store import PdStore
 from sandbox.pagerduty.subscriptions import Subscriptions
 from sandbox.pagerduty.violations import ViolationLog
+from sandbox.pagerduty.write_log import WriteLog
 
 
 @lru_cache(maxsize=1)
@@ -47,6 +48,7 @@ class PagerDutySim:
         self.deliverer = Deliverer(self.subscriptions, config.webhook_transport)
         self.violations = ViolationLog(config.violations_file)
         self.contract = shared_contract()
+        self.writes = WriteLog()
 
     def reconfigure(self, config: SimConfig) -> None:
         self.config = config
