@@ -53,6 +53,10 @@ class PagerDutyAuthError(PagerDutyError):
     """PagerDuty rejected the credentials (401) or their scope (403)."""
 
 
+class PagerDutyForbiddenError(PagerDutyAuthError):
+    """PagerDuty refused the request for the token's scope (403)."""
+
+
 class PagerDutyUnreachableError(PagerDutyError):
     """No connection to apiUrl, even after retries."""
 
@@ -243,9 +247,11 @@ class PagerDutyClient:
         params: Mapping[str, Any] | None = None,
         json: Any = None,
         read_only: bool = False,
+        headers: Mapping[str, str] | None = None,
     ) -> JSON:
         """One call. `read_only` marks a POST that only reads (analytics), so it
-        is retried like a GET; other POSTs are never repeated blindly."""
+        is retried like a GET; other POSTs are never repeated blindly. `headers`
+        are added to the client's (e.g. `From` on incident writes)."""
         url = f"{self.api_url}/{path.lstrip('/')}"
         if self._unreachable and time.monotonic() < self._unreachable.until:
             raise self._unreachable.error
@@ -255,7 +261,7 @@ class PagerDutyClient:
                 url,
                 params=params,
                 json=json,
-                headers=self.headers,
+                headers={**self.headers, **(headers or {})},
                 # Ocean's retry transport retries requests marked retryable.
                 extensions={"retryable": True} if read_only else None,
             )
@@ -300,7 +306,7 @@ class PagerDutyClient:
         if status == 401:
             raise PagerDutyAuthError(self._unauthorized_message(url, reason))
         if status == 403:
-            raise PagerDutyAuthError(
+            raise PagerDutyForbiddenError(
                 f"PagerDuty refused {method} {url} (403 {reason}): the "
                 f"{self.token_type.value} token {token_hint(self._token)} lacks the "
                 "access this needs. Use a read-only (or full access) API key, or an "
