@@ -10,21 +10,25 @@ from port_ocean.core.incremental.cursor_context import active_incremental_cursor
 from port_ocean.core.models import EventListenerType
 from port_ocean.core.ocean_types import ASYNC_GENERATOR_RESYNC_TYPE
 
-from client import shared_pagerduty_client
+from actions.registry import register_actions
+from block_removal import remove_from_block
+from client import JSON, shared_pagerduty_client
 from exporters import exporter_for
-from exporters.incidents import IncidentExporter
+from exporters.incidents import IncidentExporter, matches_selector
 from integration import IncidentResourceConfig, ObjectKind
-from run_outcome import exit_nonzero_when_once_resync_fails
+from run_outcome import carry_once_outcome_to_exit_code, outcome
 from webhook_processors.incidents import IncidentWebhookProcessor
 from webhook_processors.live_updates import set_up_live_updates
 from webhook_processors.ping import PingWebhookProcessor
 from webhook_processors.services import ServiceWebhookProcessor
 from webhook_processors.subscription import WEBHOOK_PATH
 
+# A ONCE run, full or incremental, exits non-zero when its sync failed (run_outcome.py).
+carry_once_outcome_to_exit_code()
+
 
 @ocean.on_start()
 async def on_start() -> None:
-    exit_nonzero_when_once_resync_fails()
     client = shared_pagerduty_client()
     logger.info(f"Starting the PagerDuty integration against {client.api_url}")
     if ocean.event_listener_type != EventListenerType.ONCE:
@@ -34,8 +38,15 @@ async def on_start() -> None:
 @ocean.on_resync_start()
 async def on_resync_start() -> None:
     """Always-on: a subscription PagerDuty disabled or someone changed is repaired."""
+    outcome.resync_started = True
     if ocean.event_listener_type != EventListenerType.ONCE:
         await set_up_live_updates(at_start=False)
+
+
+@ocean.on_resync_complete()
+async def on_resync_complete() -> None:
+    """Ocean runs this only after a resync (reconciliation included) without errors."""
+    outcome.resync_completed = True
 
 
 @ocean.on_resync()
@@ -46,17 +57,28 @@ async def resync(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
         yield batch
 
 
+def belongs(block: ResourceConfig, incident: JSON) -> bool:
+    return matches_selector(incident, cast(IncidentResourceConfig, block).selector)
+
+
 @ocean.on_incremental_resync(ObjectKind.INCIDENTS)
 async def incremental_incidents(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
-    selector = cast(IncidentResourceConfig, event.resource_config).selector
+    """Changed incidents; those that left the block are removed from it, as a live
+    event removes them (block_removal.py), since Ocean's incremental pass only upserts.
+    """
+    block = cast(IncidentResourceConfig, event.resource_config)
     cursor = active_incremental_cursor()
     if cursor is None:
         raise RuntimeError("incremental sync ran without a cursor")
     exporter = IncidentExporter(shared_pagerduty_client())
-    async for incidents in exporter.changed_since(cursor, selector):
-        yield incidents
+    async for changes in exporter.changed_since(cursor, block.selector):
+        await remove_from_block(block, changes.left, changes.kept, belongs)
+        yield changes.kept
 
 
 ocean.add_webhook_processor(WEBHOOK_PATH, IncidentWebhookProcessor)
 ocean.add_webhook_processor(WEBHOOK_PATH, ServiceWebhookProcessor)
 ocean.add_webhook_processor(WEBHOOK_PATH, PingWebhookProcessor)
+
+# Self-service actions (actions/); Ocean runs them when its actions processor is on.
+register_actions()

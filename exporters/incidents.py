@@ -1,6 +1,7 @@
 import asyncio
 import calendar
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,9 +41,10 @@ class IncidentExporter:
 
     async def changed_since(
         self, cursor: datetime, selector: IncidentSelector
-    ) -> AsyncIterator[list[JSON]]:
+    ) -> AsyncIterator["IncidentChanges"]:
         """Incidents created or changed (status, notes, ...) since `cursor`, as a
-        resync of this selector would have written them.
+        resync of this selector would have written them, and those that no
+        longer belong to it (they must leave the block, as in a live event).
 
         PagerDuty cannot list incidents by update time; every change leaves a log
         entry, so the log names the incidents to re-read.
@@ -57,9 +59,15 @@ class IncidentExporter:
         for start in range(0, len(ordered), INCREMENTAL_BATCH):
             batch = ordered[start : start + INCREMENTAL_BATCH]
             fetched = await asyncio.gather(*(self.one(i, selector) for i in batch))
-            yield [
-                i for i in fetched if i is not None and matches_selector(i, selector)
-            ]
+            changes = IncidentChanges([], [])
+            for incident_id, incident in zip(batch, fetched, strict=True):
+                if incident is None:
+                    changes.left.append(gone_incident(incident_id))
+                elif matches_selector(incident, selector):
+                    changes.kept.append(incident)
+                else:
+                    changes.left.append(incident)
+            yield changes
 
     async def one(self, incident_id: str, selector: IncidentSelector) -> JSON | None:
         """The incident as a resync of this selector would have written it."""
@@ -117,6 +125,21 @@ def longest_month_before(now: datetime) -> datetime:
 
 
 INCREMENTAL_BATCH = 100
+
+
+@dataclass
+class IncidentChanges:
+    """One batch of changed incidents: those the block keeps, and those that left
+    it (no longer matching its filters, or gone from PagerDuty)."""
+
+    kept: list[JSON]
+    left: list[JSON]
+
+
+def gone_incident(incident_id: str) -> JSON:
+    """What is left of an incident PagerDuty no longer has (as the webhook path
+    reports it): its id, enough for an identifier mapped from `.id`."""
+    return {"id": incident_id}
 
 
 def incident_ids_in(log_entries: list[JSON]) -> set[str]:
