@@ -66,6 +66,8 @@ class Window:
         return Window(self.since, middle), Window(middle, self.until)
 
     def chunks(self, size: timedelta = MAX_WINDOW) -> list["Window"]:
+        if self.until <= self.since:
+            return [self]  # an instant, e.g. on-calls "now"
         windows, start = [], self.since
         while start < self.until:
             end = min(start + size, self.until)

@@ -43,6 +43,8 @@ class SimConfig:
     latency_ms: float = 0.0
     fault_rate: float = 0.0
     fail_paths: dict[str, int] = field(default_factory=dict)
+    # Path prefix -> how many more requests to it answer 502 (then they heal).
+    transient_failures: dict[str, int] = field(default_factory=dict)
     analytics_daily_limit: int = 0
     incident_default_window: str = CALENDAR_MONTH
     delivery_failure_limit: int = DEFAULT_DELIVERY_FAILURE_LIMIT
@@ -68,6 +70,7 @@ RUNTIME_FIELDS = (
     "latency_ms",
     "fault_rate",
     "fail_paths",
+    "transient_failures",
     "analytics_daily_limit",
     "incident_default_window",
     "delivery_failure_limit",
@@ -87,6 +90,11 @@ def with_changes(config: SimConfig, changes: JsonDict) -> SimConfig:
     changes = dict(changes)
     if "fail_paths" in changes:
         changes["fail_paths"] = normalize_fail_paths(changes["fail_paths"])
+    if "transient_failures" in changes:
+        raw = changes["transient_failures"]
+        if not isinstance(raw, dict):
+            invalid_input("transient_failures must be an object of path: count")
+        changes["transient_failures"] = {str(k): int(v) for k, v in raw.items()}
     for name in ("tokens", "read_only_tokens"):
         if name in changes:
             value = changes[name]

@@ -156,6 +156,11 @@ def _record(
 
 
 def _inject_failures(sim: PagerDutySim, path: str) -> None:
+    transient = sim.config.transient_failures
+    for prefix, left in transient.items():
+        if left > 0 and path.startswith(prefix):
+            transient[prefix] = left - 1
+            raise ApiError(502, 2000, "Bad Gateway")
     for prefix, status in sim.config.fail_paths.items():
         if path.startswith(prefix):
             message = "Internal Error" if status >= 500 else "Simulated failure"

@@ -177,6 +177,31 @@ def test_transient_faults_and_a_tight_budget_lose_nothing_and_cost_little(
     assert faulty.seconds < 2 * clean.seconds, (faulty.seconds, clean.seconds)
 
 
+def test_transient_faults_on_the_read_only_analytics_post_lose_nothing(
+    stack: Stack,
+) -> None:
+    """The shipped mapping asks for service analytics, a POST that only reads.
+    Ocean retries no POST by default: one 502 used to fail the services kind."""
+    healthy(stack)
+    services, _ = expected_ids(stack)
+    stack.port.post("/_standin/reset")
+    stack.pagerduty.post("/_sim/counters/reset")
+    sim_config(stack, transient_failures={"/analytics": 2})
+
+    run = once(stack, "analytics POST 502 twice")
+
+    assert run.exit_code == 0, error_lines(run) or run.output[-3000:]
+    journal = stack.pagerduty.get("/_sim/requests")["requests"]
+    analytics = [r["status"] for r in journal if r["path"].startswith("/analytics")]
+    assert analytics[:2] == [502, 502] and 200 in analytics[2:], analytics
+    catalog = stack.catalog()["pagerdutyService"]
+    assert set(catalog) == services
+    assert any(
+        e["properties"].get("meanSecondsToResolve") is not None
+        for e in catalog.values()
+    ), "analytics landed after the retries"
+
+
 # ----------------------------------------------------------------- (2) permanent failure
 def test_incidents_failing_for_good_keeps_everything_and_fails_the_run(
     stack: Stack, good_catalog: dict[str, dict[str, Any]]
