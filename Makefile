@@ -35,6 +35,7 @@ test: install
 	$(BIN)/pytest
 
 lint: install
+	$(BIN)/python scripts/check_structure.py
 	$(BIN)/ruff check .
 	$(BIN)/black --check .
 	$(BIN)/mypy .
