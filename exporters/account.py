@@ -1,7 +1,7 @@
 """Lookups several kinds share, fetched once per resync (or per live event)."""
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from client import JSON, PagerDutyClient
@@ -9,13 +9,18 @@ from event_scope import event_scoped, once
 
 USERS_KEY = "pagerduty.account_users"
 ONCALLS_KEY = "pagerduty.oncalls_by_policy"
+# Told of every complete users listing (actions keep a process-wide copy).
+users_listeners: list[Callable[[list[JSON]], None]] = []
 
 
 async def account_users(client: PagerDutyClient) -> list[JSON]:
     """Every user of the account, listed once per resync however many kinds ask."""
 
     async def list_users() -> list[JSON]:
-        return [user async for page in client.paginate("/users") for user in page]
+        users = [user async for page in client.paginate("/users") for user in page]
+        for listener in users_listeners:
+            listener(users)
+        return users
 
     task: asyncio.Task[list[JSON]] = event_scoped(USERS_KEY, once(list_users))
     return await asyncio.shield(task)
