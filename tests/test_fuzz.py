@@ -6,6 +6,7 @@ Bounded for CI (`max_examples`, no deadline): the whole file runs in seconds.
 import asyncio
 import json
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from loguru import logger
+from port_ocean.core.handlers.port_app_config.models import Selector
 from port_ocean.core.handlers.webhook.webhook_event import (
     WebhookEvent,
     WebhookRequestAdapter,
@@ -27,7 +29,17 @@ from port_ocean.core.handlers.webhook.webhook_event import (
 import webhook_processors.base as base
 import webhook_processors.replay as replay
 import webhook_processors.secrets as signing_store
-from integration import IncidentSelector, PagerDutyPortAppConfig, ServiceSelector
+from integration import (
+    CustomSelector,
+    EscalationPolicySelector,
+    IncidentSelector,
+    OncallSelector,
+    PagerDutyPortAppConfig,
+    ScheduleSelector,
+    ServiceSelector,
+    TeamSelector,
+    UserSelector,
+)
 from webhook_processors.base import PagerDutyWebhookProcessor
 from webhook_processors.incidents import INCIDENT_EVENTS, IncidentWebhookProcessor
 from webhook_processors.replay import MemorySeenEvents
@@ -36,8 +48,9 @@ from webhook_processors.signing import sign
 
 TOKEN = "fuzz-token-0123456789abcdef"
 SECRET = "fuzz-signing-secret"
+DEFAULT_FUZZ_EXAMPLES = 150
 FUZZ = settings(
-    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "150")),
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", str(DEFAULT_FUZZ_EXAMPLES))),
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -280,6 +293,39 @@ def test_one_delivery_is_claimed_by_at_most_one_processor() -> None:
 
 
 # ------------------------------------------------------------------ selectors
+# The selector each kind parses to, written here independently of integration.py;
+# any other kind is a custom kind (a PagerDuty list endpoint) with CustomSelector.
+SELECTOR_OF_KIND: dict[str, type[Selector]] = {
+    "services": ServiceSelector,
+    "incidents": IncidentSelector,
+    "schedules": ScheduleSelector,
+    "oncalls": OncallSelector,
+    "escalation_policies": EscalationPolicySelector,
+    "users": UserSelector,
+    "teams": TeamSelector,
+}
+PagerDutySelector = (
+    ServiceSelector
+    | IncidentSelector
+    | ScheduleSelector
+    | OncallSelector
+    | EscalationPolicySelector
+    | UserSelector
+    | TeamSelector
+    | CustomSelector
+)
+CUSTOM_KINDS = ["priorities", "business_services", "tags"]
+CUSTOM = "a custom kind"
+ids_list = st.lists(st.text(max_size=6), max_size=3)
+
+
+def includes(*values: str) -> st.SearchStrategy[Any]:
+    """An `include` list, now and then with a value the kind does not accept."""
+    return st.lists(st.sampled_from(values), max_size=3) | st.lists(
+        st.sampled_from([*values, "x"]), min_size=1, max_size=3
+    )
+
+
 KNOWN_INCIDENT_PARAMS = st.fixed_dictionaries(
     {},
     optional={
@@ -296,7 +342,82 @@ KNOWN_INCIDENT_PARAMS = st.fixed_dictionaries(
         "statuse": json_junk,
     },
 )
-selectors = st.fixed_dictionaries(
+VALID_INCIDENT_PARAMS = st.fixed_dictionaries(
+    {},
+    optional={
+        "statuses": st.lists(
+            st.sampled_from(["triggered", "acknowledged", "resolved"])
+        ),
+        "urgencies": st.lists(st.sampled_from(["high", "low"])),
+        "include": includes("teams", "users", "services", "priorities"),
+        "date_range": st.just("all"),
+        "team_ids": ids_list,
+        "service_ids": ids_list,
+    },
+)
+# Per kind: its apiQueryParams keys and its other selector keys, with values that
+# are mostly valid, so that every kind (not only services and incidents) parses.
+QUERY_PARAMS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
+    "services": {
+        "include": includes("teams", "integrations", "escalation_policies"),
+        "sort_by": st.sampled_from(["name", "name:desc", "size"]),
+        "team_ids": ids_list,
+    },
+    "schedules": {
+        "include": includes("schedule_layers", "overrides_subschedule"),
+        "since": st.integers(-1, 26),
+        "until": st.integers(-1, 26),
+    },
+    "oncalls": {
+        "include": includes("users", "schedules"),
+        "since": st.integers(-1, 13),
+        "until": st.integers(-1, 13),
+        "earliest": st.booleans(),
+        "schedule_ids": ids_list,
+    },
+    "escalation_policies": {"include": includes("services", "targets")},
+    "users": {"include": includes("teams", "contact_methods"), "query": text},
+    "teams": {"query": st.text(max_size=10)},
+    CUSTOM: {"include": ids_list},
+}
+SELECTOR_KEYS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
+    "services": {
+        "serviceAnalytics": st.booleans(),
+        "analyticsMonthsPeriod": st.integers(-5, 20),
+        "includeCustomFields": st.booleans(),
+    },
+    "incidents": {
+        "lookbackDays": st.integers(-5, 4000),
+        "incidentAnalytics": st.booleans(),
+        "includeCustomFields": st.booleans(),
+    },
+    "escalation_policies": {"attachOncallUsers": st.booleans()},
+}
+
+
+def mostly(
+    valid: st.SearchStrategy[Any], other: st.SearchStrategy[Any] = json_junk
+) -> st.SearchStrategy[Any]:
+    """`valid` three times in four, `other` (junk) otherwise."""
+    return st.sampled_from([True, True, True, False]).flatmap(
+        lambda pick_valid: valid if pick_valid else other
+    )
+
+
+def typed_selectors(kind: str) -> st.SearchStrategy[Any]:
+    family = kind if kind in SELECTOR_OF_KIND else CUSTOM
+    params = (
+        mostly(VALID_INCIDENT_PARAMS, KNOWN_INCIDENT_PARAMS)
+        if family == "incidents"
+        else st.fixed_dictionaries({}, optional=QUERY_PARAMS[family])
+    )
+    return st.fixed_dictionaries(
+        {"query": st.sampled_from(["true", ".id != null"])},
+        optional={"apiQueryParams": mostly(params), **SELECTOR_KEYS.get(family, {})},
+    )
+
+
+junk_selectors = st.fixed_dictionaries(
     {},
     optional={
         "query": st.sampled_from(["true", ".status == 1"]) | json_junk,
@@ -312,43 +433,95 @@ mappings = st.fixed_dictionaries(
     {"identifier": st.just(".id") | json_junk, "blueprint": st.just('"b"') | json_junk},
     optional={"properties": json_junk, "relations": json_junk, "title": json_junk},
 )
-resources = st.fixed_dictionaries(
+ports = st.fixed_dictionaries(
+    {"entity": st.fixed_dictionaries({"mappings": mappings}) | json_junk},
+    optional={"itemsToParse": json_junk},
+)
+all_kinds = st.sampled_from([*SELECTOR_OF_KIND, *CUSTOM_KINDS])
+junk_resources = st.fixed_dictionaries(
     {
-        "kind": st.sampled_from(["services", "incidents", "teams"]) | json_junk,
-        "selector": selectors | json_junk,
-        "port": st.fixed_dictionaries(
-            {"entity": st.fixed_dictionaries({"mappings": mappings}) | json_junk},
-            optional={"itemsToParse": json_junk},
-        )
-        | json_junk,
+        "kind": all_kinds | json_junk,
+        "selector": junk_selectors | json_junk,
+        "port": ports | json_junk,
     },
     optional={"enableDelete": json_junk},
 )
-app_configs = st.one_of(
-    json_junk,
-    st.fixed_dictionaries(
-        {"resources": st.lists(resources, max_size=3) | json_junk},
-        optional={
-            "deleteDependentEntities": json_junk,
-            "entityDeletionThreshold": json_junk,
-        },
-    ),
+valid_ports = st.fixed_dictionaries(
+    {
+        "entity": st.fixed_dictionaries(
+            {
+                "mappings": st.fixed_dictionaries(
+                    {"identifier": st.just(".id"), "blueprint": st.just('"b"')}
+                )
+            }
+        )
+    }
 )
+typed_resources = all_kinds.flatmap(
+    lambda kind: st.fixed_dictionaries(
+        {
+            "kind": st.just(kind),
+            "selector": typed_selectors(kind),
+            "port": mostly(valid_ports, ports),
+        }
+    )
+)
+resources = mostly(typed_resources, junk_resources)
+junk_configs = st.fixed_dictionaries(
+    {"resources": mostly(st.lists(resources, max_size=3))},
+    optional={
+        "deleteDependentEntities": mostly(st.booleans()),
+        "entityDeletionThreshold": mostly(st.floats(0, 1)),
+    },
+)
+# Mappings of one to three blocks of any kinds, mostly valid: they reach every
+# kind's selector; the junk above reaches the validation errors.
+typed_configs = st.fixed_dictionaries(
+    {"resources": st.lists(typed_resources, min_size=1, max_size=2)},
+    optional={"deleteDependentEntities": st.booleans()},
+)
+app_configs = mostly(typed_configs, st.one_of(junk_configs, json_junk))
 
 
-@FUZZ
-@given(raw=app_configs)
-# pydantic's parse_obj turns a list of pairs into keyword arguments.
-@example(raw=[[None, None]])
-@example(raw=[[1, 2]])
-def test_selector_parsing_gives_a_config_or_a_validation_error(raw: Any) -> None:
+def expected_selector(kind: str) -> type[Selector]:
+    return SELECTOR_OF_KIND.get(kind, CustomSelector)
+
+
+def parsed_families(raw: Any) -> set[str]:
+    """Parses `raw` and checks the invariant; returns the kinds it reached
+    (custom kinds as CUSTOM). A validation error is a fine outcome."""
     try:
         config = PagerDutyPortAppConfig.parse_obj(raw)
     except pydantic.v1.ValidationError:
-        return
+        return set()
+    reached: set[str] = set()
     for resource in config.resources:
-        assert resource.kind in ("services", "incidents")
+        kind = resource.kind
         selector = resource.selector
-        assert isinstance(selector, ServiceSelector | IncidentSelector)
+        assert type(selector) is expected_selector(kind), (kind, type(selector))
+        if kind not in SELECTOR_OF_KIND:
+            assert re.fullmatch(r"[a-z][a-z_]*", kind), kind
+        assert isinstance(selector, PagerDutySelector)
         params = selector.api_query_params.to_request_params()
         assert all(isinstance(key, str) for key in params)
+        reached.add(kind if kind in SELECTOR_OF_KIND else CUSTOM)
+    return reached
+
+
+def test_selector_parsing_gives_each_kind_its_selector_or_a_validation_error() -> None:
+    """Every kind parses to its own selector (teams to TeamSelector, a custom kind
+    to CustomSelector, ...) or fails validation; and the generated examples do
+    reach every kind, custom kinds included."""
+    reached: set[str] = set()
+
+    @FUZZ
+    @given(raw=app_configs)
+    # pydantic's parse_obj turns a list of pairs into keyword arguments.
+    @example(raw=[[None, None]])
+    @example(raw=[[1, 2]])
+    def parse(raw: Any) -> None:
+        reached.update(parsed_families(raw))
+
+    parse()
+    if FUZZ.max_examples >= DEFAULT_FUZZ_EXAMPLES:
+        assert reached == {*SELECTOR_OF_KIND, CUSTOM}, "kinds the examples missed"
