@@ -2,7 +2,11 @@
 
 Starts the PagerDuty simulator and the Port stand-in, runs `ocean sail` once
 (ONCE listener, default blueprints and mapping), prints what landed in the
-catalog and writes it to a JSON file. Exits non-zero if anything is missing.
+catalog and writes it to a JSON file. Then starts it always-on with the actions
+processor, acknowledges an open incident from "Port" (a run of the shipped
+Port action, as a Port user whose email is a PagerDuty user) and shows the
+write PagerDuty recorded and the catalog entity before and after. Exits
+non-zero if anything is missing or the action did not succeed.
 """
 
 import argparse
@@ -11,7 +15,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sandbox.stack import SimSettings, Stack, sandbox_stack
+import httpx
+
+from sandbox.bench_core.action_runs import (
+    ACTIONS_ENV,
+    run_action,
+    wait_for_bound_actions,
+    wait_until,
+)
+from sandbox.stack import SANDBOX_TOKEN, SimSettings, Stack, sandbox_stack, stop_process
 
 SAMPLE_ROWS = 5
 
@@ -89,6 +101,61 @@ def report(stack: Stack, seconds: float, exit_code: int) -> tuple[dict[str, Any]
     return summary, ok
 
 
+def incident_status(stack: Stack, incident_id: str) -> str | None:
+    entity = stack.catalog().get("pagerdutyIncident", {}).get(incident_id) or {}
+    status = (entity.get("properties") or {}).get("status")
+    return str(status) if status else None
+
+
+def demo_action(stack: Stack) -> tuple[dict[str, Any], bool]:
+    """Acknowledge an open incident through the shipped Port action."""
+    print("\nActions: starting the integration always-on with the actions processor")
+    process = stack.start_integration("POLLING", ACTIONS_ENV)
+    try:
+        wait_until(lambda: stack.resync_status() == "completed", 300, "the resync")
+        wait_for_bound_actions(stack.workdir / "ocean.log")
+        incidents = stack.catalog().get("pagerdutyIncident", {}).values()
+        incident = next(
+            (e for e in incidents if e["properties"].get("status") == "triggered"),
+            None,
+        ) or stack.pagerduty.post("/_sim/incidents", {"status": "triggered"})
+        incident_id = str(incident.get("identifier") or incident["incident"]["id"])
+        user = httpx.get(
+            f"{stack.pagerduty.url}/users",
+            params={"limit": "1"},
+            headers={"Authorization": f"Token token={SANDBOX_TOKEN}"},
+        ).json()["users"][0]
+        before = incident_status(stack, incident_id)
+        print(f"  incident {incident_id} in Port before: {before}")
+        print(f"  {user['email']} runs 'Acknowledge' (pagerduty_acknowledge_incident)")
+        run = run_action(
+            stack.port.url,
+            "pagerduty_acknowledge_incident",
+            {"incidentId": incident_id, "fromEmail": user["email"]},
+        )
+        after = incident_status(stack, incident_id)
+        writes = stack.pagerduty.get("/_sim/writes")["writes"]
+    finally:
+        stop_process(process)
+    write = writes[-1] if writes else {}
+    print(f"  run {run.id}: {run.status}; its log: {run.log}")
+    print(
+        f"  PagerDuty recorded: {write.get('method')} {write.get('path')} "
+        f"From: {write.get('actor')} -> {write.get('status')}"
+    )
+    print(f"  incident {incident_id} in Port after: {after}")
+    ok = run.status == "SUCCESS" and after == "acknowledged"
+    summary = {
+        "ok": ok,
+        "run": run.view,
+        "pagerduty_write": write,
+        "incident": incident_id,
+        "before": before,
+        "after": after,
+    }
+    return summary, ok
+
+
 def main() -> int:
     args = parse_args()
     settings = SimSettings(
@@ -103,6 +170,8 @@ def main() -> int:
         summary, ok = report(stack, run.seconds, run.exit_code)
         if not ok:
             print(run.output[-4000:], file=sys.stderr)
+        summary["action"], acted = demo_action(stack)
+        ok = ok and acted
     args.output.write_text(json.dumps(summary, indent=2))
     print(f"\nCatalog written to {args.output}")
     return 0 if ok else 1
