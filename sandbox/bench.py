@@ -29,6 +29,7 @@ import httpx
 import psutil  # type: ignore[import-untyped]  # no stubs in the lock file
 import yaml
 
+from sandbox.bench_core.actions_burst import render_burst, run_burst
 from sandbox.bench_core.floors import RATE_FLOOR_FORMULA, RateFloor, ratio
 from sandbox.bench_core.jsonl import DATA_ENV, write_jsonl
 from sandbox.bench_core.measure import PssSampler, machine
@@ -75,6 +76,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=Path("bench-results/bench.json"))
     parser.add_argument(
         "--skip-core", action="store_true", help="skip the core-floor run"
+    )
+    parser.add_argument(
+        "--skip-actions", action="store_true", help="skip the actions burst"
     )
     return parser.parse_args(argv)
 
@@ -313,6 +317,8 @@ def render(result: dict[str, Any]) -> str:
         f"by status: {calls['by_status']}"
     )
     lines.append(f"  resync status: {real['resync_status']}")
+    if result.get("actions_burst"):
+        lines += render_burst(result["actions_burst"])
     return "\n".join(lines)
 
 
@@ -411,10 +417,15 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         "wall_over_rate_floor": ratio(real.run.seconds, rate.seconds),
         "wall_over_core_floor": ratio(real.run.seconds, core_seconds or 0.0),
     }
+    burst = None
+    if not args.skip_actions:
+        print("Actions: a burst of acknowledge_incident runs ...", flush=True)
+        burst = run_burst(seed=args.seed)
     ok = (
         real.run.exit_code == 0
         and real.complete
         and (core is None or (core.run.exit_code == 0 and core.complete))
+        and (burst is None or burst["succeeded"] == burst["runs"])
     )
     return {
         "ok": ok,
@@ -428,6 +439,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         "requests_over_minimal": ratio(calls["total"], rate.minimal_requests),
         "integration": real.as_dict(),
         "core_floor": core.as_dict() if core else None,
+        "actions_burst": burst,
         "bench_seconds": round(time.monotonic() - started, 1),
     }
 
