@@ -8,6 +8,7 @@ late or replayed delivery cannot roll an entity back.
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from loguru import logger
@@ -25,6 +26,7 @@ from port_ocean.core.handlers.webhook.webhook_event import (
 from client import JSON
 from event_scope import event_scoped
 from ocean_seams import original_request
+from webhook_processors.coalesce import Fetched, process_coalescer
 from webhook_processors.replay import is_too_old, process_seen_events
 from webhook_processors.secrets import SigningSecrets, process_signing_secrets
 from webhook_processors.signing import (
@@ -53,6 +55,18 @@ def event_envelope(payload: Any) -> dict[str, Any]:
 def event_type(payload: Any) -> str:
     value = event_envelope(payload).get("event_type")
     return value if isinstance(value, str) else ""
+
+
+def event_time(payload: Any) -> datetime | None:
+    """When PagerDuty says the event occurred (None if it does not say)."""
+    value = event_envelope(payload).get("occurred_at")
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def event_data(payload: Any) -> dict[str, Any]:
@@ -116,7 +130,7 @@ async def first_sighting(event: WebhookEvent) -> bool:
     if not isinstance(event_id, str) or not event_id:
         logger.warning(f"Ignoring webhook {webhook_id}: its event has no id")
         return False
-    if is_too_old(envelope.get("occurred_at")):
+    if is_too_old(event_time(event.payload)):
         logger.warning(
             f"Ignoring PagerDuty event {event_id} (webhook id {webhook_id}): it "
             "occurred before the replay horizon or has no valid occurred_at"
@@ -168,12 +182,20 @@ class PagerDutyWebhookProcessor(AbstractWebhookProcessor):
         the block when PagerDuty no longer has it or the block's filters exclude it.
 
         Blocks asking for the same `variant` (includes and enrichment options)
-        share one fetch per delivery."""
-        fetches: dict[str, asyncio.Task[JSON | None]] = event_scoped(FETCHES_KEY, dict)
+        share one fetch per delivery, and deliveries share fetches as
+        coalesce.py says; a delivery another one's fetch already served
+        changes nothing itself."""
+        fetches: dict[str, asyncio.Task[Fetched]] = event_scoped(FETCHES_KEY, dict)
         key = f"{self.kind} {object_id} {variant!r}"
         if key not in fetches:
-            fetches[key] = asyncio.ensure_future(fetch())
-        current = await asyncio.shield(fetches[key])
+            occurred_at = event_time(self.event.payload)
+            fetches[key] = asyncio.ensure_future(
+                process_coalescer().current(key, occurred_at, fetch)
+            )
+        fetched = await asyncio.shield(fetches[key])
+        if fetched.served:
+            return WebhookEventRawResults([], [])
+        current = fetched.state
         if current is None:
             logger.info(f"PagerDuty no longer has {self.kind} {object_id}")
             return WebhookEventRawResults([], [gone])

@@ -15,6 +15,7 @@ from port_ocean.core.handlers.webhook.webhook_event import (
 )
 from port_ocean.integration_testing import IntegrationTestHarness, InterceptTransport
 
+import webhook_processors.coalesce
 import webhook_processors.replay
 import webhook_processors.secrets
 from tests.conftest import ROOT
@@ -139,6 +140,7 @@ async def harness(
     # Process-wide records start empty for every test.
     monkeypatch.setattr(webhook_processors.replay, "_seen_events", None)
     monkeypatch.setattr(webhook_processors.secrets, "_signing_secrets", None)
+    monkeypatch.setattr(webhook_processors.coalesce, "_coalescer", None)
     h = IntegrationTestHarness(
         integration_path=str(ROOT),
         port_mapping_config=MAPPING,
