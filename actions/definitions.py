@@ -3,12 +3,14 @@ installation.
 
 Ocean creates them as they are in the file when `initializePortResources` is
 true, and Ocean does not template them, so the file can only name the
-installation with a placeholder. At start (with the actions processor enabled), each shipped action Port holds whose
-`invocationMethod.installationId` is still that placeholder gets this
-installation's identifier (`PUT /v1/actions/{identifier}`); an action someone
-has pointed elsewhere is left as it is.
+installation with a placeholder. At start (with the actions processor
+enabled), each shipped action Port holds whose `invocationMethod.installationId`
+is still that placeholder gets this installation's identifier
+(`PUT /v1/actions/{identifier}`); an action someone has pointed elsewhere is
+left as it is.
 """
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,8 @@ from port_ocean.context.ocean import ocean
 
 ACTIONS_FILE = Path(__file__).resolve().parent.parent / ".port/resources/actions.json"
 INSTALLATION_PLACEHOLDER = "<PAGERDUTY_INSTALLATION_ID>"
+BIND_ATTEMPTS = 10
+BIND_RETRY_SECONDS = 60.0
 
 
 def shipped_actions() -> list[dict[str, Any]]:
@@ -39,21 +43,18 @@ def bound(action: dict[str, Any], installation: str) -> dict[str, Any] | None:
     return body
 
 
-async def bind_shipped_actions() -> None:
-    if not (
-        ocean.config.initialize_port_resources
-        and ocean.config.actions_processor.enabled
-    ):
-        return
+async def bind_once(installation: str) -> tuple[list[str], list[str]]:
+    """Bind what needs it; returns (bound, not yet in Port)."""
     port = ocean.port_client
-    installation = ocean.config.integration.identifier
     done: list[str] = []
+    missing: list[str] = []
     for shipped in shipped_actions():
         identifier = shipped["identifier"]
         url = f"{port.auth.api_url}/actions/{identifier}"
         try:
             response = await port.client.get(url, headers=await port.auth.headers())
             if response.status_code == 404:
+                missing.append(identifier)
                 continue
             response.raise_for_status()
             body = bound(response.json().get("action") or {}, installation)
@@ -66,8 +67,27 @@ async def bind_shipped_actions() -> None:
             done.append(identifier)
         except Exception as error:  # noqa: BLE001 - one action must not stop start
             logger.warning(f"Could not bind the Port action {identifier}: {error}")
-    if done:
-        logger.info(
-            f"Bound the shipped Port actions to installation {installation!r}: "
-            + ", ".join(done)
-        )
+    return done, missing
+
+
+async def bind_shipped_actions() -> None:
+    """At start, with the actions processor on. Another pod (helm's split
+    workers) may create the actions a little later: missing ones are looked for
+    again every BIND_RETRY_SECONDS, BIND_ATTEMPTS times."""
+    if not ocean.config.actions_processor.enabled:
+        return
+    installation = ocean.config.integration.identifier
+    for attempt in range(BIND_ATTEMPTS):
+        done, missing = await bind_once(installation)
+        if done:
+            logger.info(
+                f"Bound the shipped Port actions to installation {installation!r}: "
+                + ", ".join(done)
+            )
+        if not missing:
+            return
+        if attempt + 1 < BIND_ATTEMPTS:
+            await asyncio.sleep(BIND_RETRY_SECONDS)
+    logger.info(
+        f"Shipped Port actions not in Port (not created, or deleted): {', '.join(missing)}"
+    )
