@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from progress import report_total
+
 if TYPE_CHECKING:
     from client import PagerDutyClient
 
@@ -229,6 +231,8 @@ class Paginator:
                 f"{path} lists {total} {key}, more than PagerDuty's offset "
                 f"pagination can return ({OFFSET_CAP})"
             )
+        if isinstance(total, int):
+            report_total(path, total)
         items: list[JSON] = first.get(key) or []
         if items:
             await sink.put(items)
