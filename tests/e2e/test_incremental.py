@@ -1,6 +1,7 @@
 """Incremental sync (Ocean's on_incremental_resync, ONCE) against the sandbox."""
 
 import copy
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,8 @@ def first_exit_handler(directory: Path, marker: Path) -> dict[str, str]:
         "import atexit, pathlib\n"
         f"atexit.register(pathlib.Path({str(marker)!r}).write_text, 'ran')\n"
     )
-    return {"PYTHONPATH": str(directory)}
+    inherited = os.environ.get("PYTHONPATH")
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(directory), inherited]))}
 
 
 def test_a_failed_incremental_run_exits_non_zero_and_says_why(
