@@ -95,7 +95,8 @@ def translate(error: PagerDutyError, what: str, scope: str) -> ActionExecutionEr
         return PagerDutyRefused(f"Could not {what}: {error}")
     if isinstance(error, PagerDutyNotFoundError):
         return NotInPagerDuty(f"Could not {what}: PagerDuty has no such object.")
-    return PagerDutyRefused(f"Could not {what}: {error}")
+    hint = " Check the run's inputs." if ": 400 " in str(error) else ""
+    return PagerDutyRefused(f"Could not {what}: {error}.{hint}".replace("..", "."))
 
 
 async def written_to_port(writing: Awaitable[Written]) -> str:
