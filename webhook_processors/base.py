@@ -13,6 +13,7 @@ from typing import Any
 
 from loguru import logger
 from port_ocean.context.ocean import ocean
+from port_ocean.core.handlers.port_app_config.models import ResourceConfig
 from port_ocean.core.handlers.webhook.abstract_webhook_processor import (
     AbstractWebhookProcessor,
 )
@@ -23,6 +24,7 @@ from port_ocean.core.handlers.webhook.webhook_event import (
     WebhookEventRawResults,
 )
 
+from block_removal import remove_from_block
 from client import JSON
 from event_scope import event_scoped
 from ocean_seams import original_request
@@ -145,6 +147,11 @@ async def first_sighting(event: WebhookEvent) -> bool:
     return False
 
 
+def nowhere_else(block: ResourceConfig, gone: JSON) -> bool:
+    """An object PagerDuty no longer has belongs to no block."""
+    return False
+
+
 class PagerDutyWebhookProcessor(AbstractWebhookProcessor):
     """Base for processors of one PagerDuty event family (e.g. `incident.`)."""
 
@@ -172,6 +179,7 @@ class PagerDutyWebhookProcessor(AbstractWebhookProcessor):
 
     async def current_state(
         self,
+        block: ResourceConfig,
         object_id: str,
         variant: tuple[Any, ...],
         fetch: Callable[[], Awaitable[JSON | None]],
@@ -198,7 +206,10 @@ class PagerDutyWebhookProcessor(AbstractWebhookProcessor):
         current = fetched.state
         if current is None:
             logger.info(f"PagerDuty no longer has {self.kind} {object_id}")
-            return WebhookEventRawResults([], [gone])
+            # Only the identifier can be mapped from what is left of it; the
+            # block's full mapping (relations of assignments...) would fail.
+            await remove_from_block(block, [gone], [], belongs=nowhere_else)
+            return WebhookEventRawResults([], [])
         if not matches(current):
             return WebhookEventRawResults([], [current])
         return WebhookEventRawResults([current], [])

@@ -54,6 +54,7 @@ class IncidentWebhookProcessor(PagerDutyWebhookProcessor):
         incident_id = cast(str, self.object_id(payload))
         exporter = IncidentExporter(shared_pagerduty_client())
         return await self.current_state(
+            resource,
             incident_id,
             (
                 selector.api_query_params.include,

@@ -149,6 +149,7 @@ async def harness(
         port_search_entities_response=[
             {"identifier": "Q1", "blueprint": "openIncident"},
             {"identifier": "S1", "blueprint": "pagerdutyService"},
+            {"identifier": "GONE", "blueprint": "pagerdutyIncident"},
         ],
         config_overrides={
             "integration": {
@@ -326,3 +327,44 @@ async def test_service_deleted_removes_the_entity(
     assert [e["identifier"] for e in harness.port_mock.deleted_entities] == ["S1"]
     assert landed(harness) == []
     assert pd_fetches(harness, "/services/S1") == 0
+
+
+async def test_a_vanished_incident_leaves_port_under_the_shipped_mapping(
+    default_mapping: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shipped mapping's relations (assignees...) cannot be mapped from what is
+    left of a deleted incident ({"id"}); only its identifier is needed to delete."""
+    monkeypatch.setattr(webhook_processors.replay, "_seen_events", None)
+    monkeypatch.setattr(webhook_processors.secrets, "_signing_secrets", None)
+    monkeypatch.setattr(webhook_processors.coalesce, "_coalescer", None)
+    incidents_only = {
+        **default_mapping,
+        "resources": [
+            r for r in default_mapping["resources"] if r["kind"] == "incidents"
+        ],
+    }
+    h = IntegrationTestHarness(
+        integration_path=str(ROOT),
+        port_mapping_config=incidents_only,
+        third_party_transport=pagerduty(),
+        port_search_entities_response=[
+            {"identifier": "GONE", "blueprint": "pagerdutyIncident"}
+        ],
+        config_overrides={
+            "integration": {
+                "identifier": "pd-webhooks-shipped",
+                "type": "pagerduty",
+                "config": {"token": TOKEN, "api_url": API, "webhook_secret": SECRET},
+            }
+        },
+    )
+    await h.start()
+    try:
+        await ocean.app.webhook_manager.initialize_handlers()
+        await deliver(h, delivery("incident.resolved", {"id": "GONE"}))
+        deleted = {
+            (e["blueprint"], e["identifier"]) for e in h.port_mock.deleted_entities
+        }
+        assert deleted == {("pagerdutyIncident", "GONE")}
+    finally:
+        await h.shutdown()
