@@ -27,6 +27,7 @@ class ServiceWebhookProcessor(PagerDutyWebhookProcessor):
             return WebhookEventRawResults([], [event_data(payload)])
         exporter = ServiceExporter(shared_pagerduty_client())
         return await self.current_state(
+            resource,
             service_id,
             (
                 selector.api_query_params.include,
