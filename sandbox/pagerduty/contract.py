@@ -32,7 +32,11 @@ from sandbox.pagerduty.contract_schema import (
     load_spec,
     unknown_properties,
 )
-from sandbox.pagerduty.errata import apply_errata, response_spec
+from sandbox.pagerduty.errata import (
+    apply_errata,
+    request_value_schema,
+    response_spec,
+)
 
 METHODS = ("get", "post", "put", "delete", "patch")
 LENIENT_HEADERS = frozenset({"accept", "content-type"})
@@ -140,7 +144,9 @@ class Contract:
         raw_item: Schema = (
             schema.get("items") or {} if schema.get("type") == "array" else schema
         )
-        item = {k: v for k, v in raw_item.items() if k != "uniqueItems"}
+        item = request_value_schema(
+            {k: v for k, v in raw_item.items() if k != "uniqueItems"}
+        )
         return Param(
             name=param["name"],
             location=param["in"],

@@ -11,6 +11,7 @@ import gc
 from datetime import datetime
 
 from sandbox.pagerduty.data_context import BuildContext, DataSizes
+from sandbox.pagerduty.data_graph import build_graph
 from sandbox.pagerduty.data_incidents import build_incidents
 from sandbox.pagerduty.data_people import (
     build_schedules_and_policies,
@@ -49,6 +50,7 @@ def generate(
         build_priorities(ctx)
         build_business_services(ctx)
         build_incidents(ctx)
+        build_graph(ctx)  # last: the data generated before it stays as it was
         return store
     finally:
         if gc_was_enabled:

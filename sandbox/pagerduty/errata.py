@@ -21,6 +21,12 @@ relaxed at exactly these properties (nowhere else):
   contradicts the ``LogEntry`` it extends (``acknowledge_log_entry``), so no
   entry could satisfy both; the simulator sends ``acknowledge_log_entry`` (the
   facts file's name) and the check accepts it.
+- ``listChangeEvents`` (and ``listServiceChangeEvents``) ``since``/``until``
+  carry ``pattern: "YYYY-MM-DDThh:mm:ssZ"``: a format written out for people
+  (the schema's own ``format: date-time`` says the same), which read as a
+  regular expression would match no time at all. The request check reads it
+  as the format it names (``2026-03-01T12:00:00Z``: a UTC time to the second), so
+  it is still stricter than ``format: date-time`` alone.
 """
 
 from __future__ import annotations
@@ -44,6 +50,20 @@ ERRATA: dict[tuple[str, int], tuple[frozenset[str], Schema]] = {
     ("getIncidentFieldValues", 200): (frozenset({"value"}), PLAIN_VALUE),
     ("getServiceCustomFieldValues", 200): (frozenset({"value"}), PLAIN_VALUE),
 }
+
+
+# Patterns the document writes as a format for people, and the regex each names.
+FORMAT_PATTERNS: dict[str, str] = {
+    "YYYY-MM-DDThh:mm:ssZ": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$",
+}
+
+
+def request_value_schema(schema: Schema) -> Schema:
+    """A parameter's value schema, with a written-out format read as its regex."""
+    pattern = schema.get("pattern")
+    if not isinstance(pattern, str) or pattern not in FORMAT_PATTERNS:
+        return schema
+    return {**schema, "pattern": FORMAT_PATTERNS[pattern]}
 
 
 def response_spec(spec: Schema) -> Schema:

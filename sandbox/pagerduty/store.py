@@ -27,6 +27,8 @@ COLLECTIONS = {
     "business_service": ("business_services", "business-services"),
     "priority": ("priorities", "account/incident_priorities"),
     "override": ("overrides", "schedules"),
+    "maintenance_window": ("maintenance_windows", "maintenance_windows"),
+    "change_event": ("change_events", "change_events"),
 }
 
 
@@ -92,6 +94,10 @@ class PdStore:
     priority_snapshots: dict[str, JsonDict] = field(default_factory=dict)
     deleted_services: dict[str, JsonDict] = field(default_factory=dict)
     users_by_email: dict[str, str] = field(default_factory=dict)
+    # The service graph (data_graph.py): dependency edges, windows, deploys.
+    dependencies: list[JsonDict] = field(default_factory=list)
+    maintenance_windows: dict[str, JsonDict] = field(default_factory=dict)
+    change_events: list[JsonDict] = field(default_factory=list)
     next_incident_number: int = 1
     ids: IdFactory = field(default_factory=lambda: IdFactory(random.Random(0)))
     _refs: dict[str, JsonDict] = field(default_factory=dict)
