@@ -16,6 +16,9 @@ from client import JSON, shared_pagerduty_client
 from exporters import exporter_for
 from exporters.incidents import IncidentExporter, matches_selector
 from integration import IncidentResourceConfig, ObjectKind
+from oncall_refresh import start_oncall_refresh
+from progress import tracked
+from raw_memory import remembered
 from run_outcome import carry_once_outcome_to_exit_code, outcome
 from webhook_processors.incidents import IncidentWebhookProcessor
 from webhook_processors.live_updates import set_up_live_updates
@@ -33,6 +36,8 @@ async def on_start() -> None:
     logger.info(f"Starting the PagerDuty integration against {client.api_url}")
     if ocean.event_listener_type != EventListenerType.ONCE:
         await set_up_live_updates(at_start=True)
+    # Always-on only: on-call hand-offs follow PagerDuty's clock (oncall_refresh.py).
+    start_oncall_refresh()
 
 
 @ocean.on_resync_start()
@@ -53,7 +58,9 @@ async def on_resync_complete() -> None:
 async def resync(kind: str) -> ASYNC_GENERATOR_RESYNC_TYPE:
     """Every kind, custom kinds included, through its exporter (exporters/)."""
     selector = cast(ResourceConfig, event.resource_config).selector
-    async for batch in exporter_for(kind, shared_pagerduty_client()).pages(selector):
+    pages = exporter_for(kind, shared_pagerduty_client()).pages(selector)
+    # Always-on listeners keep what on-call hand-offs patch (raw_memory.py).
+    async for batch in remembered(kind, tracked(kind, pages)):
         yield batch
 
 

@@ -9,6 +9,7 @@ from port_ocean.core.handlers.webhook.webhook_event import (
 from client import shared_pagerduty_client
 from exporters.services import ServiceExporter, matches_selector
 from integration import ObjectKind, ServiceResourceConfig
+from raw_memory import remember_live
 from webhook_processors.base import PagerDutyWebhookProcessor, event_data, event_type
 
 SERVICE_EVENTS = ["service.created", "service.deleted", "service.updated"]
@@ -24,9 +25,10 @@ class ServiceWebhookProcessor(PagerDutyWebhookProcessor):
         selector = cast(ServiceResourceConfig, resource).selector
         service_id = cast(str, self.object_id(payload))
         if event_type(payload) == "service.deleted":
+            remember_live(resource, [], [event_data(payload)])
             return WebhookEventRawResults([], [event_data(payload)])
         exporter = ServiceExporter(shared_pagerduty_client())
-        return await self.current_state(
+        results = await self.current_state(
             resource,
             service_id,
             (
@@ -39,3 +41,8 @@ class ServiceWebhookProcessor(PagerDutyWebhookProcessor):
             lambda service: matches_selector(service, selector),
             gone=event_data(payload),
         )
+        # What on-call hand-offs patch must not be older than what this writes.
+        remember_live(
+            resource, results.updated_raw_results, results.deleted_raw_results
+        )
+        return results
