@@ -30,6 +30,10 @@ class ObjectKind(StrEnum):
     ESCALATION_POLICIES = "escalation_policies"
     USERS = "users"
     TEAMS = "teams"
+    BUSINESS_SERVICES = "business_services"
+    MAINTENANCE_WINDOWS = "maintenance_windows"
+    CHANGE_EVENTS = "change_events"
+    PRIORITIES = "priorities"
 
 
 class StrictModel(BaseModel):
@@ -128,6 +132,22 @@ class ServiceSelector(StrictSelector):
         alias="includeCustomFields",
         description="Attach `__custom_fields` (the service's custom field values)",
     )
+    include_dependencies: bool = Field(
+        default=False,
+        alias="includeDependencies",
+        description=(
+            "Attach `__dependencies`: the technical services this one depends on "
+            "(one request per selected service)"
+        ),
+    )
+    include_maintenance_windows: bool = Field(
+        default=False,
+        alias="includeMaintenanceWindows",
+        description=(
+            "Attach `__maintenance_windows`: the ongoing and future maintenance "
+            "windows covering the service (kept current while always on)"
+        ),
+    )
 
 
 class IncidentSelector(StrictSelector):
@@ -220,6 +240,23 @@ class CustomApiQueryParams(ApiQueryParams):
     include: list[str] | None = None
 
 
+class NoApiQueryParams(ApiQueryParams):
+    """For list endpoints that take nothing but paging."""
+
+
+class MaintenanceWindowApiQueryParams(ApiQueryParams):
+    filter: Literal["past", "future", "ongoing", "open", "all"] | None = None
+    include: list[Literal["teams", "services", "users"]] | None = None
+    service_ids: list[str] | None = None
+    team_ids: list[str] | None = None
+    query: str | None = None
+
+
+class ChangeEventApiQueryParams(ApiQueryParams):
+    team_ids: list[str] | None = None
+    integration_ids: list[str] | None = None
+
+
 class ScheduleSelector(StrictSelector):
     api_query_params: ScheduleApiQueryParams = query_params_field(
         ScheduleApiQueryParams
@@ -251,6 +288,41 @@ class TeamSelector(StrictSelector):
 
 class CustomSelector(StrictSelector):
     api_query_params: CustomApiQueryParams = query_params_field(CustomApiQueryParams)
+
+
+class BusinessServiceSelector(StrictSelector):
+    api_query_params: NoApiQueryParams = query_params_field(NoApiQueryParams)
+    include_dependencies: bool = Field(
+        default=False,
+        alias="includeDependencies",
+        description=(
+            "Attach `__dependencies`: the technical and business services this one "
+            "depends on (one request per selected business service)"
+        ),
+    )
+
+
+class MaintenanceWindowSelector(StrictSelector):
+    api_query_params: MaintenanceWindowApiQueryParams = query_params_field(
+        MaintenanceWindowApiQueryParams
+    )
+
+
+class ChangeEventSelector(StrictSelector):
+    api_query_params: ChangeEventApiQueryParams = query_params_field(
+        ChangeEventApiQueryParams
+    )
+    lookback_days: int = Field(
+        default=7,
+        ge=1,
+        le=3650,
+        alias="lookbackDays",
+        description="Import change events of the last N days (default 7)",
+    )
+
+
+class PrioritySelector(StrictSelector):
+    api_query_params: NoApiQueryParams = query_params_field(NoApiQueryParams)
 
 
 class ServiceResourceConfig(ResourceConfig):
@@ -288,8 +360,28 @@ class TeamResourceConfig(ResourceConfig):
     selector: TeamSelector
 
 
+class BusinessServiceResourceConfig(ResourceConfig):
+    kind: Literal["business_services"]
+    selector: BusinessServiceSelector
+
+
+class MaintenanceWindowResourceConfig(ResourceConfig):
+    kind: Literal["maintenance_windows"]
+    selector: MaintenanceWindowSelector
+
+
+class ChangeEventResourceConfig(ResourceConfig):
+    kind: Literal["change_events"]
+    selector: ChangeEventSelector
+
+
+class PriorityResourceConfig(ResourceConfig):
+    kind: Literal["priorities"]
+    selector: PrioritySelector
+
+
 class CustomResourceConfig(ResourceConfig):
-    """Any other PagerDuty list endpoint, e.g. `priorities`, `business_services`."""
+    """Any other PagerDuty list endpoint, e.g. `tags`, `vendors`."""
 
     kind: str = Field(regex=r"^[a-z][a-z_]*$")
     selector: CustomSelector
@@ -303,6 +395,10 @@ RESOURCE_CONFIGS: dict[str, type[ResourceConfig]] = {
     ObjectKind.ESCALATION_POLICIES: EscalationPolicyResourceConfig,
     ObjectKind.USERS: UserResourceConfig,
     ObjectKind.TEAMS: TeamResourceConfig,
+    ObjectKind.BUSINESS_SERVICES: BusinessServiceResourceConfig,
+    ObjectKind.MAINTENANCE_WINDOWS: MaintenanceWindowResourceConfig,
+    ObjectKind.CHANGE_EVENTS: ChangeEventResourceConfig,
+    ObjectKind.PRIORITIES: PriorityResourceConfig,
 }
 
 

@@ -12,6 +12,12 @@ from exporters.catalog import (
     TeamExporter,
     UserExporter,
 )
+from exporters.graph import (
+    BusinessServiceExporter,
+    ChangeEventExporter,
+    MaintenanceWindowExporter,
+    PriorityExporter,
+)
 from exporters.incidents import IncidentExporter
 from exporters.services import ServiceExporter
 from integration import ObjectKind
@@ -37,6 +43,10 @@ EXPORTERS: dict[str, ExporterFactory] = {
     ObjectKind.ESCALATION_POLICIES: EscalationPolicyExporter,
     ObjectKind.USERS: UserExporter,
     ObjectKind.TEAMS: TeamExporter,
+    ObjectKind.BUSINESS_SERVICES: BusinessServiceExporter,
+    ObjectKind.MAINTENANCE_WINDOWS: MaintenanceWindowExporter,
+    ObjectKind.CHANGE_EVENTS: ChangeEventExporter,
+    ObjectKind.PRIORITIES: PriorityExporter,
 }
 
 

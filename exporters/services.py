@@ -2,8 +2,15 @@ from collections.abc import AsyncIterator
 
 from client import JSON, PagerDutyClient
 from exporters.account import oncalls_by_policy
+from exporters.dependencies import (
+    attach_dependencies,
+    dependency_targets,
+    recording_selection,
+    with_dependencies,
+)
 from exporters.enrichment import attach_custom_fields, attach_service_analytics
-from integration import ServiceSelector
+from exporters.maintenance import attach_maintenance_windows
+from integration import ObjectKind, ServiceSelector
 
 ONCALL_FIELD = "__oncall_user"
 
@@ -13,6 +20,17 @@ class ServiceExporter:
         self.client = client
 
     async def pages(self, selector: ServiceSelector) -> AsyncIterator[list[JSON]]:
+        kind = ObjectKind.SERVICES
+        if selector.include_dependencies:  # exporters/dependencies.py
+            pages = with_dependencies(
+                self.client, kind, selector, self.listed(selector)
+            )
+        else:
+            pages = recording_selection(kind, selector, self.listed(selector))
+        async for services in pages:
+            yield services
+
+    async def listed(self, selector: ServiceSelector) -> AsyncIterator[list[JSON]]:
         params = selector.api_query_params.to_request_params()
         async for services in self.client.paginate("/services", params):
             yield await self.enrich(services, selector)
@@ -27,6 +45,10 @@ class ServiceExporter:
         if service is None:
             return None
         (enriched,) = await self.enrich([service], selector)
+        if selector.include_dependencies:
+            kind = ObjectKind.SERVICES
+            targets = await dependency_targets(self.client, kind)
+            await attach_dependencies(self.client, kind, [enriched], targets)
         return enriched
 
     async def enrich(
@@ -39,6 +61,8 @@ class ServiceExporter:
             )
         if selector.include_custom_fields:
             await attach_custom_fields(self.client, services, "services")
+        if selector.include_maintenance_windows:
+            await attach_maintenance_windows(self.client, services)
         return services
 
     async def attach_oncalls(self, services: list[JSON]) -> list[JSON]:

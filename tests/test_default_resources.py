@@ -18,6 +18,7 @@ JSON_TYPES: dict[str, type | tuple[type, ...]] = {
     "number": (int, float),
     "array": list,
     "object": dict,
+    "boolean": bool,
 }
 
 
@@ -35,6 +36,10 @@ def run(expression: str, data: dict[str, Any]) -> Any:
         "services",
         "oncalls",
         "incidents",
+        "business_services",
+        "maintenance_windows",
+        "change_events",
+        "priorities",
     ],
 )
 def test_default_mapping_fits_its_blueprint_on_the_example(

@@ -30,11 +30,15 @@ import webhook_processors.base as base
 import webhook_processors.replay as replay
 import webhook_processors.secrets as signing_store
 from integration import (
+    BusinessServiceSelector,
+    ChangeEventSelector,
     CustomSelector,
     EscalationPolicySelector,
     IncidentSelector,
+    MaintenanceWindowSelector,
     OncallSelector,
     PagerDutyPortAppConfig,
+    PrioritySelector,
     ScheduleSelector,
     ServiceSelector,
     TeamSelector,
@@ -303,6 +307,10 @@ SELECTOR_OF_KIND: dict[str, type[Selector]] = {
     "escalation_policies": EscalationPolicySelector,
     "users": UserSelector,
     "teams": TeamSelector,
+    "business_services": BusinessServiceSelector,
+    "maintenance_windows": MaintenanceWindowSelector,
+    "change_events": ChangeEventSelector,
+    "priorities": PrioritySelector,
 }
 PagerDutySelector = (
     ServiceSelector
@@ -312,9 +320,13 @@ PagerDutySelector = (
     | EscalationPolicySelector
     | UserSelector
     | TeamSelector
+    | BusinessServiceSelector
+    | MaintenanceWindowSelector
+    | ChangeEventSelector
+    | PrioritySelector
     | CustomSelector
 )
-CUSTOM_KINDS = ["priorities", "business_services", "tags"]
+CUSTOM_KINDS = ["tags", "vendors", "standards"]
 CUSTOM = "a custom kind"
 ids_list = st.lists(st.text(max_size=6), max_size=3)
 
@@ -378,6 +390,14 @@ QUERY_PARAMS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "escalation_policies": {"include": includes("services", "targets")},
     "users": {"include": includes("teams", "contact_methods"), "query": text},
     "teams": {"query": st.text(max_size=10)},
+    "business_services": {},
+    "maintenance_windows": {
+        "filter": st.sampled_from(["open", "all", "ongoing", "soon"]),
+        "include": includes("services", "teams", "users"),
+        "service_ids": ids_list,
+    },
+    "change_events": {"team_ids": ids_list, "integration_ids": ids_list},
+    "priorities": {},
     CUSTOM: {"include": ids_list},
 }
 SELECTOR_KEYS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
@@ -385,7 +405,11 @@ SELECTOR_KEYS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         "serviceAnalytics": st.booleans(),
         "analyticsMonthsPeriod": st.integers(-5, 20),
         "includeCustomFields": st.booleans(),
+        "includeDependencies": st.booleans(),
+        "includeMaintenanceWindows": st.booleans(),
     },
+    "business_services": {"includeDependencies": st.booleans()},
+    "change_events": {"lookbackDays": st.integers(-5, 4000)},
     "incidents": {
         "lookbackDays": st.integers(-5, 4000),
         "incidentAnalytics": st.booleans(),
@@ -474,10 +498,10 @@ junk_configs = st.fixed_dictionaries(
         "entityDeletionThreshold": mostly(st.floats(0, 1)),
     },
 )
-# Mappings of one to three blocks of any kinds, mostly valid: they reach every
+# Mappings of one to four blocks of any kinds, mostly valid: they reach every
 # kind's selector; the junk above reaches the validation errors.
 typed_configs = st.fixed_dictionaries(
-    {"resources": st.lists(typed_resources, min_size=1, max_size=2)},
+    {"resources": st.lists(typed_resources, min_size=1, max_size=4)},
     optional={"deleteDependentEntities": st.booleans()},
 )
 app_configs = mostly(typed_configs, st.one_of(junk_configs, json_junk))
