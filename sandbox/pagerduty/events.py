@@ -98,8 +98,14 @@ def _event_agent(store: PdStore, incident: JsonDict) -> JsonDict:
 
 
 def webhook_event(
-    store: PdStore, event_type: str, resource_id: str, event_id: str
+    store: PdStore,
+    event_type: str,
+    resource_id: str,
+    event_id: str,
+    occurred_at: str | None = None,
 ) -> JsonDict:
+    """The event as delivered now; ``occurred_at`` (ISO-8601) says when it happened
+    if not now: a delivery that lags the change it reports."""
     resource_type, data = webhook_event_data(store, event_type, resource_id, event_id)
     agent = (
         _event_agent(store, store.incidents[resource_id])
@@ -111,7 +117,7 @@ def webhook_event(
             "id": event_id,
             "event_type": event_type,
             "resource_type": resource_type,
-            "occurred_at": iso(store.now()),
+            "occurred_at": occurred_at or iso(store.now()),
             "agent": agent,
             "client": (
                 {"name": "PagerDuty Sandbox"} if resource_type == "incident" else None

@@ -1,11 +1,13 @@
 """Control API for webhooks: fire events, read the delivery log, disable.
 
 ``POST /_sim/webhooks/deliver`` (also ``/_sim/deliver_webhook``) with
-``{"event_type", "resource_id", "event_id"?, "webhook_id"?, "url"?,
-"subscription_id"?, "secret"?, "signature"?}`` sends the event to every
+``{"event_type", "resource_id", "event_id"?, "occurred_at"?, "webhook_id"?,
+"url"?, "subscription_id"?, "secret"?, "signature"?}`` sends the event to every
 deliverable subscription that wants it (or, with ``url``, to that URL as the
 subscription ``subscription_id``, by default the first active one) and
-answers once every delivery was answered. Deliveries with a forged
+answers once every delivery was answered, with each one's answer time
+(``seconds``). ``occurred_at`` (ISO-8601) backdates the event, for deliveries
+that lag the change they report. Deliveries with a forged
 ``signature`` or an explicit ``url`` are test probes: their outcome does not
 count toward temporarily disabling a subscription.
 """
@@ -23,6 +25,7 @@ from sandbox.pagerduty.events import webhook_event
 from sandbox.pagerduty.state import PagerDutySim
 from sandbox.pagerduty.store import JsonDict
 from sandbox.pagerduty.subscriptions import Subscription
+from sandbox.pagerduty.times import parse_timestamp
 
 
 async def deliver(sim: PagerDutySim, request: Request) -> Response:
@@ -30,8 +33,17 @@ async def deliver(sim: PagerDutySim, request: Request) -> Response:
     event_type = str(body.get("event_type") or "")
     resource_id = str(body.get("resource_id") or "")
     event_id = str(body.get("event_id") or uuid.uuid4())
+    occurred_at = body.get("occurred_at")
+    if occurred_at is not None:
+        parse_timestamp(str(occurred_at), "occurred_at")
     try:
-        payload = webhook_event(sim.store, event_type, resource_id, event_id)
+        payload = webhook_event(
+            sim.store,
+            event_type,
+            resource_id,
+            event_id,
+            str(occurred_at) if occurred_at is not None else None,
+        )
     except KeyError:
         not_found()
     webhook_id = body.get("webhook_id")
@@ -53,6 +65,7 @@ async def deliver(sim: PagerDutySim, request: Request) -> Response:
                 "webhook_id": record.webhook_id,
                 "status_code": record.status_code,
                 "error": record.error,
+                "seconds": record.seconds,
             }
         )
     return json_response(
