@@ -18,13 +18,12 @@ moment does the work (moment_lock.py).
 """
 
 import asyncio
-import contextvars
 import math
 import time
-from collections.abc import Coroutine, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import cast
 
 from loguru import logger
 from port_ocean.context.event import EventType, event_context
@@ -45,7 +44,7 @@ from raw_memory import (
     process_memory,
     recordable,
 )
-from timetable import Due, Timetable
+from timetable import Due, Timetable, detached, process_timetable
 
 HANDOFFS = "oncall-handoff"
 CHECKS = "oncall-check"
@@ -100,12 +99,6 @@ def shift_blocks(config: PortAppConfig) -> ShiftBlocks | None:
         if not is_instant(selector) or include != ["users"]:
             return None
     return ShiftBlocks(blocks)
-
-
-def detached[T](work: Coroutine[Any, Any, T]) -> "asyncio.Task[T]":
-    """`work` as its own task outside the caller's Ocean event (a start hook's
-    or an action run's), so it opens a live event of its own."""
-    return asyncio.get_running_loop().create_task(work, context=contextvars.Context())
 
 
 class OncallRefresher:
@@ -239,28 +232,21 @@ async def apply_now(policy_ids: Iterable[str]) -> RefreshReport | None:
 
 
 def start_oncall_refresh() -> None:
-    """From an Ocean start hook: the timetable's clock, in always-on listeners."""
+    """From an Ocean start hook: the process timetable's clock, always-on only."""
     global _refresher
     if not is_always_on() or _refresher is not None:
         return
-    timetable = Timetable()
+    timetable, minutes = process_timetable(), refresh_minutes()
     _refresher = OncallRefresher(
-        process_memory(), timetable, process_moment_claims(), refresh_minutes()
+        process_memory(), timetable, process_moment_claims(), minutes
     )
     _refresher.schedule_check(time.time())
-    task = detached(run_clock(timetable))
-    _background.add(task)
-    task.add_done_callback(_background.discard)
-    logger.info(
-        f"On-call hand-offs: on (periodic check every {refresh_minutes()} min, "
-        "0 = off)"
-    )
-
-
-async def run_clock(timetable: Timetable) -> None:
     if not ocean.config.event_listener.should_resync:
-        await remember_without_resync()
-    await timetable.run()
+        task = detached(remember_without_resync())
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+    timetable.start()
+    logger.info(f"On-call hand-offs: on (periodic check every {minutes} min, 0 = off)")
 
 
 async def remember_without_resync() -> None:

@@ -200,7 +200,7 @@ class RawMemory:
         return total
 
     def counts(self) -> dict[str, int]:
-        return {kind: len(memory.objects) for kind, memory in self.kinds.items()}
+        return {str(kind): len(m.objects) for kind, m in self.kinds.items()}
 
 
 _memory = RawMemory()

@@ -11,14 +11,21 @@ for all of them at once.
 Times are unix seconds (floats). Moments in the past are due at once. A key's
 moments are replaced as a whole (`set_moments`), so a handler that learns the
 next moments of a key just sets them; a moment already handed out is gone.
+
+One timetable per process (`process_timetable()`), started from an Ocean start
+hook (`start()`); a new time-bounded fact registers its topic on it, e.g.
+`process_timetable().on("maintenance", handler)` and
+`process_timetable().set_moments("maintenance", service_id, [start, end])`.
 """
 
 import asyncio
 import contextlib
+import contextvars
 import heapq
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from datetime import datetime
+from typing import Any
 
 from loguru import logger
 
@@ -27,6 +34,12 @@ DEFAULT_MARGIN_SECONDS = 5.0
 # What a topic's handler gets: each due moment with the keys due at it.
 Due = dict[float, set[str]]
 Handler = Callable[[Due], Awaitable[None]]
+
+
+def detached[T](work: Coroutine[Any, Any, T]) -> "asyncio.Task[T]":
+    """`work` as a task of its own outside the caller's Ocean event (a start
+    hook's, an action run's), so what it does opens events of its own."""
+    return asyncio.get_running_loop().create_task(work, context=contextvars.Context())
 
 
 def seconds_of(moment: datetime | float) -> float:
@@ -45,6 +58,7 @@ class Timetable:
         self._moments: dict[tuple[str, str], set[float]] = {}
         self._heap: list[tuple[float, str, str]] = []
         self._changed = asyncio.Event()
+        self._runner: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------ scheduling
     def on(self, topic: str, handler: Handler) -> None:
@@ -128,3 +142,18 @@ class Timetable:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), delay)
+
+    def start(self) -> None:
+        """Run the clock in the background (once; later calls do nothing)."""
+        if self._runner is None or self._runner.done():
+            self._runner = detached(self.run())
+
+
+_timetable: Timetable | None = None
+
+
+def process_timetable() -> Timetable:
+    global _timetable
+    if _timetable is None:
+        _timetable = Timetable()
+    return _timetable

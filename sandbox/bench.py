@@ -34,6 +34,7 @@ from sandbox.bench_core.floors import RATE_FLOOR_FORMULA, RateFloor, ratio
 from sandbox.bench_core.jsonl import DATA_ENV, write_jsonl
 from sandbox.bench_core.measure import PssSampler, machine
 from sandbox.bench_core.snapshot import Snapshot, read_snapshot
+from sandbox.bench_handoffs import render_handoffs, run_handoff_scenario
 from sandbox.stack import (
     INTEGRATION_ID,
     ROOT,
@@ -76,6 +77,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=Path("bench-results/bench.json"))
     parser.add_argument(
         "--skip-core", action="store_true", help="skip the core-floor run"
+    )
+    parser.add_argument(
+        "--handoff-minutes",
+        type=float,
+        default=7,
+        help="window of the on-call hand-off scenario (sandbox/bench_handoffs.py); 0 skips it",
     )
     parser.add_argument(
         "--skip-actions", action="store_true", help="skip the actions burst"
@@ -452,6 +459,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     result = run_bench(args)
     print(render(result))
+    if args.handoff_minutes > 0:
+        sim = {"seed": args.seed, "teams": args.teams, "users": args.users}
+        sim |= {"rate_limit_per_minute": args.rate_limit_per_minute}
+        sim |= {"latency_ms": args.latency_ms}
+        handoffs = run_handoff_scenario(args.services, args.handoff_minutes, sim)
+        result["oncall_handoffs"] = handoffs
+        print(render_handoffs(handoffs))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2, default=str))
     print(f"\nResults written to {args.output}")
