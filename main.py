@@ -16,6 +16,7 @@ from client import JSON, shared_pagerduty_client
 from exporters import exporter_for
 from exporters.incidents import IncidentExporter, matches_selector
 from integration import IncidentResourceConfig, ObjectKind
+from maintenance_refresh import start_maintenance_refresh
 from oncall_refresh import start_oncall_refresh
 from progress import tracked
 from raw_memory import remembered
@@ -38,6 +39,8 @@ async def on_start() -> None:
         await set_up_live_updates(at_start=True)
     # Always-on only: on-call hand-offs follow PagerDuty's clock (oncall_refresh.py).
     start_oncall_refresh()
+    # ... and so do maintenance windows' starts and ends (maintenance_refresh.py).
+    start_maintenance_refresh()
 
 
 @ocean.on_resync_start()
