@@ -26,6 +26,7 @@ from port_ocean.context.ocean import ocean
 from port_ocean.context.resource import resource
 from port_ocean.core.handlers.port_app_config.models import ResourceConfig, Selector
 from port_ocean.core.models import EventListenerType
+from port_ocean.exceptions.context import ResourceContextNotFoundError
 
 from client import JSON
 from exporters.catalog import ONCALL_USERS_FIELD, shift_identity
@@ -225,8 +226,11 @@ async def remembered(
 ) -> AsyncIterator[list[JSON]]:
     """The resync's pages of one block, passed through and, once the block is
     listed completely, kept (always-on listeners only)."""
-    block, index = resource.resource_config, resource.index
-    if not recordable(kind, block):
+    try:
+        block, index = resource.resource_config, resource.index
+    except ResourceContextNotFoundError:  # not one of Ocean's resyncs
+        block, index = None, -1
+    if block is None or not recordable(kind, block):
         async for batch in pages:
             yield batch
         return

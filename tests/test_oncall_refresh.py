@@ -22,7 +22,12 @@ from port_ocean.integration_testing import IntegrationTestHarness
 import oncall_refresh
 import raw_memory
 from moment_lock import EveryReplicaClaims, RedisClaims
-from oncall_refresh import HANDOFFS, OncallRefresher, apply_now
+from oncall_refresh import (
+    HANDOFFS,
+    OncallRefresher,
+    apply_now,
+    remember_without_resync,
+)
 from sandbox.pagerduty import PagerDutySim, SimConfig, create_app
 from sandbox.pagerduty.limits import Counters
 from sandbox.pagerduty.oncall_model import oncall_entries
@@ -269,3 +274,21 @@ async def test_one_replica_claims_a_moment(redis_url: str) -> None:
     assert await other_installation.claim("handoff:1000") is True
     # Redis gone: every replica does the work (a duplicate is harmless).
     assert await RedisClaims("redis://127.0.0.1:1", "pd").claim("x") is True
+
+
+async def test_a_listener_that_never_resyncs_reads_what_a_resync_would_once(
+    live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    resynced = raw_memory.process_memory()
+    fresh = raw_memory.RawMemory()
+    monkeypatch.setattr(raw_memory, "_memory", fresh)
+    live.at(START)
+    await remember_without_resync()
+
+    assert fresh.counts() == resynced.counts()
+    assert fresh.policies() == resynced.policies()
+    for kind in ("services", "escalation_policies", "oncalls"):
+        assert fresh.of(kind).objects == resynced.of(kind).objects
+    # Only the blocks concerned were read, and nothing was written.
+    assert "GET /incidents" not in live.calls()
+    assert live.harness.port_mock.upserted_entities == []
