@@ -36,6 +36,8 @@ class ServiceWebhookProcessor(PagerDutyWebhookProcessor):
                 selector.service_analytics,
                 selector.analytics_months_period,
                 selector.include_custom_fields,
+                selector.include_dependencies,
+                selector.include_maintenance_windows,
             ),
             lambda: exporter.one(service_id, selector),
             lambda service: matches_selector(service, selector),
