@@ -93,6 +93,21 @@ async def test_when_the_joined_fetch_fails_a_joiner_fetches_itself() -> None:
     assert fetch.calls == 2
 
 
+async def test_a_running_fetch_serves_events_that_occurred_before_it_started() -> None:
+    coalescer = Coalescer(MemoryFetchRecord(), window=0.0)
+    fetch = Counting(delay=0.2)
+    running = asyncio.ensure_future(coalescer.current("incidents Q1", ago(0), fetch))
+    await asyncio.sleep(0.05)  # the first fetch is under way
+    older, fresh = await asyncio.gather(
+        coalescer.current("incidents Q1", ago(CLOCK_MARGIN + 5), fetch),
+        coalescer.current("incidents Q1", ago(0), fetch),
+    )
+    assert not (await running).served
+    assert older.served, "occurred before the running fetch started: joins it"
+    assert not fresh.served, "may be newer than what the running fetch reads"
+    assert fetch.calls == 2
+
+
 @pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
     server = Path(sys.executable).parent / "redis-server"
