@@ -112,7 +112,7 @@ def mapping_blocks(kind: str) -> list[ResourceConfig] | None:
     """The current event's blocks of `kind` (None outside an event)."""
     try:
         config = event.port_app_config
-    except (EventContextNotFoundError, AttributeError):
+    except (EventContextNotFoundError, ValueError):  # no event, or no config in it
         return None
     if config is None:
         return None

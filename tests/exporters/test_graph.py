@@ -11,6 +11,7 @@ import httpx
 import jq
 import pytest
 import yaml
+from port_ocean.context.event import EventType, event_context
 
 import exporters.dependencies as dependencies
 from client import PagerDutyClient
@@ -277,3 +278,19 @@ async def test_change_events_of_the_lookback_past_the_offset_cap() -> None:
     pages = reads(sim, "GET /change_events")
     assert pages <= len(ids) / 100 * 1.3 + 8, pages
     assert sim.counters.by_status.get(400, 0) == 0
+
+
+async def test_an_event_without_a_mapping_uses_every_known_selection() -> None:
+    """Outside an event, or in one that holds no mapping (a timetable write, a
+    live event before the mapping was read), the kind's known selections count."""
+    services = block("services", apiQueryParams={"team_ids": ["T1"]})
+    dependencies.record_selection("services", services.selector, ["S1", "S2"])
+    dependencies.record_selection("services", block("services").selector, ["S3"])
+    dependencies.record_selection(
+        "business_services", block("business_services").selector, ["B1"]
+    )
+    assert dependencies.mapping_blocks("services") is None
+    client, _ = simulator(services=2)
+    async with event_context(EventType.HTTP_REQUEST, trigger_type="machine"):
+        assert dependencies.mapping_blocks("services") is None
+        assert await dependencies.selected_ids(client, "services") == {"S1", "S2", "S3"}
