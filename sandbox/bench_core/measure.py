@@ -50,6 +50,20 @@ def tree_pss_bytes(pid: int) -> int | None:
     return sum(process_pss_bytes(member.pid) for member in members)
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process, its reaped children and its live ones."""
+    root = psutil.Process(pid)
+    times = root.cpu_times()
+    total = times.user + times.system + times.children_user + times.children_system
+    for child in root.children(recursive=True):
+        try:
+            child_times = child.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += child_times.user + child_times.system
+    return float(total)
+
+
 class PssSampler:
     """Samples a process tree's PSS every `interval` seconds on a thread; keeps the peak."""
 

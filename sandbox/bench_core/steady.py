@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import psutil  # type: ignore[import-untyped]  # no stubs in the lock file
 
 from sandbox.bench_core.action_runs import wait_until
+from sandbox.bench_core.measure import tree_cpu_seconds
 from sandbox.bench_core.storm import iso_ms, wait_live
 from sandbox.stack import (
     INTEGRATION_ID,
@@ -55,20 +55,6 @@ CONFIGURATIONS: dict[str, tuple[int | None, int | None]] = {
     "recommended: resync daily (1440 min), incremental every 60 min": (1440, 60),
     "webhooks only (no scheduled resync, no incremental)": (None, None),
 }
-
-
-def tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process, its reaped children and its live ones."""
-    root = psutil.Process(pid)
-    times = root.cpu_times()
-    total = times.user + times.system + times.children_user + times.children_system
-    for child in root.children(recursive=True):
-        try:
-            child_times = child.cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += child_times.user + child_times.system
-    return float(total)
 
 
 @dataclass

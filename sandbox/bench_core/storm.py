@@ -20,6 +20,7 @@ the distinct incidents, and the 429s.
 """
 
 import asyncio
+import os
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +28,7 @@ from typing import Any
 import httpx
 
 from sandbox.bench_core.action_runs import wait_until
+from sandbox.bench_core.measure import tree_cpu_seconds
 from sandbox.bench_core.storm_plan import (
     Event,
     StormPlan,
@@ -211,19 +213,28 @@ def run_storm(
         try:
             changes_seconds = asyncio.run(apply_changes(stack.pagerduty.url, plan))
             stack.pagerduty.post("/_sim/counters/reset")
+            cpu_before = tree_cpu_seconds(process.pid)
+            load_before = os.getloadavg()[0]
             started = time.monotonic()
             answers = asyncio.run(
                 deliver_all(stack.pagerduty.url, plan.deliveries, seconds)
             )
             last = max(answer["returned"] for answer in answers)
             settled_after, wrong_at_limit = wait_settled(stack, plan, last)
+            cpu = tree_cpu_seconds(process.pid) - cpu_before
             calls = stack.api_calls()
             log = (stack.workdir / "storm.log").read_text(errors="replace")
         finally:
             stop_process(process)
     return storm_result(
         plan, answers, calls, log, started, last, settled_after, wrong_at_limit
-    ) | {"changes_seconds": round(changes_seconds, 1), "overrides": overrides or {}}
+    ) | {
+        "changes_seconds": round(changes_seconds, 1),
+        "overrides": overrides or {},
+        "cpu_seconds_ocean_tree": round(cpu, 1),
+        "cpu_ms_per_delivery": round(1000 * cpu / len(answers), 1),
+        "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+    }
 
 
 def storm_result(
@@ -305,6 +316,10 @@ def render_storm(storm: dict[str, Any]) -> list[str]:
         f"incidents ({storm['fetches_per_incident']}x); all PagerDuty calls "
         f"{storm['api_calls']}; 429s: {storm['status_429']}; accepted "
         f"{storm['accepted']}/{storm['deliveries']}",
+        f"    integration CPU: {storm.get('cpu_seconds_ocean_tree')} s "
+        f"({storm.get('cpu_ms_per_delivery')} ms per delivery); event workers "
+        f"{storm.get('overrides', {}).get('OCEAN__EVENT_WORKERS_COUNT', 1)}; "
+        f"1-min load average before/after {storm.get('load_average_1min')}",
     ]
     failed = [name for name, passed in storm["checks"].items() if not passed]
     lines.append(
