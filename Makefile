@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export POETRY_VIRTUALENVS_IN_PROJECT := true
 
-.PHONY: install run test lint format demo bench bench-small docker-check clean
+.PHONY: install run test lint format demo bench bench-small bench-memory docker-check clean
 
 $(BIN)/.installed: pyproject.toml poetry.lock
 	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) not found (pyenv install $(PYTHON_VERSION))"; exit 1; }
@@ -25,11 +25,21 @@ run: install
 demo: install
 	PYTHONPATH=. $(BIN)/python -m sandbox.demo
 
+# Full resync vs its floors, incident storm, steady state, actions burst (~30 min).
 bench: install
 	PYTHONPATH=. $(BIN)/python -m sandbox.bench --services 2000 --incidents 50000 --output bench-results/bench.json
 
+# The same scenarios, smaller (a few minutes).
 bench-small: install
-	PYTHONPATH=. $(BIN)/python -m sandbox.bench --services 200 --incidents 5000 --output bench-results/bench-small.json
+	PYTHONPATH=. $(BIN)/python -m sandbox.bench --services 200 --incidents 5000 \
+		--storm-incidents 200 --storm-deliveries 1000 --storm-seconds 12 \
+		--steady-idle-seconds 30 --steady-changes 10 --steady-change-seconds 20 \
+		--output bench-results/bench-small.json
+
+# Peak memory of a full resync vs Ocean core's floor at 25k, 50k and 100k incidents (~45 min).
+bench-memory: install
+	PYTHONPATH=. $(BIN)/python -m sandbox.bench --scenarios memory --services 2000 \
+		--incidents 50000 --memory-incidents 25000,100000 --output bench-results/bench-memory.json
 
 test: install
 	$(BIN)/pytest

@@ -196,6 +196,20 @@ def measured_run(
     )
 
 
+PROGRESS_MARKERS = ("Resync progress", "Resync of ")
+
+
+def progress_lines(log: Path) -> list[str]:
+    """The resync progress lines (progress.py) of a run's log, as logged."""
+    if not log.exists():
+        return []
+    return [
+        line.strip()
+        for line in log.read_text(errors="replace").splitlines()
+        if any(marker in line for marker in PROGRESS_MARKERS)
+    ]
+
+
 def children_cpu_seconds() -> float:
     """User + system CPU of this process's reaped children (and theirs, once reaped)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -248,6 +262,7 @@ def run_full(args: Any, services: int, incidents: int) -> dict[str, Any]:
         print("Timed run 1: the integration (ocean sail, ONCE) ...", flush=True)
         real = measured_run(stack, "integration", env, expected_ids, args.timeout)
         calls = stack.api_calls()
+        progress = progress_lines(stack.workdir / "integration.log")
         print(f"  {real.run.seconds:.1f} s, exit code {real.run.exit_code}", flush=True)
 
         core: Measured | None = None
@@ -309,6 +324,7 @@ def run_full(args: Any, services: int, incidents: int) -> dict[str, Any]:
     return {
         "ok": ok,
         "size": {"services": services, "incidents": incidents},
+        "progress_lines": progress,
         "simulator": stats,
         "mapping": mapping,
         "snapshot_objects": written,

@@ -101,6 +101,13 @@ def render_full(result: dict[str, Any]) -> list[str]:
         f"by status: {calls['by_status']}"
     )
     lines.append(f"  resync status: {real['resync_status']}")
+    progress = result.get("progress_lines") or []
+    if progress:
+        lines.append("  progress lines (first 3 and last 3):")
+        shown = (
+            progress if len(progress) <= 6 else progress[:3] + ["..."] + progress[-3:]
+        )
+        lines += [f"    {line[:150]}" for line in shown]
     return lines
 
 

@@ -127,7 +127,9 @@ class Deliverer:
         )
         try:
             started = time.perf_counter()
-            response = await self.client().post(target.url, content=raw, headers=headers)
+            response = await self.client().post(
+                target.url, content=raw, headers=headers
+            )
             record.seconds = time.perf_counter() - started
             record.status_code = response.status_code
         except httpx.HTTPError as error:
