@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from progress import report_total
+from progress import report_listed, report_total
 
 if TYPE_CHECKING:
     from client import PagerDutyClient
@@ -341,4 +341,6 @@ class Paginator:
         query = {**params, "limit": PAGE_SIZE, "offset": offset}
         if with_total:
             query["total"] = "true"
-        return await self.client.get(path, query)
+        page = await self.client.get(path, query)
+        report_listed(path, len(page.get(key) or []))
+        return page

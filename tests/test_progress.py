@@ -1,5 +1,6 @@
 """Resync progress lines: moving counts of the kind's own listing, a final line."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -66,3 +67,42 @@ async def test_tracked_counts_the_kinds_own_listing_and_ends_with_a_summary(
     (tracker,) = seen
     assert tracker.expected == 250 and tracker.read == 250
     assert lines[-1].startswith("Resync of services read 250 objects in ")
+
+
+def test_a_long_wait_before_the_first_batch_is_said_and_not_extrapolated(
+    lines: list[str],
+) -> None:
+    clock = Clock()
+    tracker = Progress("services", clock)
+    tracker.add_expected(2000)
+    tracker.add_listed(2000)  # listed in seconds, then enriched for minutes
+    clock.now = 10
+    tracker.tick()
+    clock.now = 106
+    tracker.add_read(100)
+    clock.now = 116
+    tracker.add_read(1000)
+    assert lines == [
+        "Resync progress, services: nothing handed to Ocean yet after 10 s; "
+        "2,000 listed from PagerDuty so far",
+        "Resync progress, services: 100 of 2,000 read (5%); "
+        "2,000 listed from PagerDuty so far",
+        "Resync progress, services: 1,100 of 2,000 read (55%), 100/s, about 9 s left"
+        "; 2,000 listed from PagerDuty so far",
+    ]
+
+
+async def test_tracked_writes_a_line_on_a_timer_while_nothing_is_handed_over(
+    lines: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(progress, "LOG_EVERY", 0.05)
+
+    async def slow() -> AsyncIterator[list[Any]]:
+        report_total("/services", 10)
+        await asyncio.sleep(0.2)
+        yield [{}] * 10
+
+    assert [len(b) async for b in tracked("services", slow())] == [10]
+    waiting = [line for line in lines if "nothing handed to Ocean yet" in line]
+    assert waiting, lines
+    assert lines[-1].startswith("Resync of services read 10 objects in ")
