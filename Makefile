@@ -41,8 +41,10 @@ bench-memory: install
 	PYTHONPATH=. $(BIN)/python -m sandbox.bench --scenarios memory --services 2000 \
 		--incidents 50000 --memory-incidents 25000,100000 --output bench-results/bench-memory.json
 
+# End-to-end tests mostly wait on real time (shift ends, windows, processes), so
+# three workers fit two cores; each test file stays on one worker (its stack).
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n 3 --dist loadfile --durations=15
 
 lint: install
 	$(BIN)/python scripts/check_structure.py
