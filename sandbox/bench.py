@@ -82,9 +82,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     storm.add_argument("--storm-log-level", default=STORM_LOG_LEVEL)
     storm.add_argument(
         "--storm-workers",
-        type=int,
-        default=4,
-        help="OCEAN__EVENT_WORKERS_COUNT of the storm's integration (Ocean's default: 1)",
+        default="1,4",
+        help="OCEAN__EVENT_WORKERS_COUNT of the storm's integration, one storm per "
+        "value (comma-separated; Ocean's default is 1)",
     )
     steady = parser.add_argument_group("steady")
     steady.add_argument("--steady-idle-seconds", type=float, default=150)
@@ -124,19 +124,22 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             checks.append(other["ok"])
         result["memory"] = sorted(rows, key=lambda row: row["incidents"])
     if "storm" in chosen:
-        print("Storm: open incidents, state changes, then the deliveries ...")
-        result["storm"] = run_storm(
-            seed=args.seed,
-            incidents=args.storm_incidents,
-            deliveries=args.storm_deliveries,
-            seconds=args.storm_seconds,
-            latency_ms=args.latency_ms,
-            rate_limit_per_minute=args.rate_limit_per_minute,
-            overrides={
-                "OCEAN__EVENT_WORKERS_COUNT": str(args.storm_workers),
-                "APPLICATION__LOG_LEVEL": args.storm_log_level,
-            },
-        )
+        result["storm"] = []
+        for workers in [int(w) for w in str(args.storm_workers).split(",") if w]:
+            print(f"Storm ({workers} event worker(s)): incidents, changes, deliveries")
+            storm = run_storm(
+                seed=args.seed,
+                incidents=args.storm_incidents,
+                deliveries=args.storm_deliveries,
+                seconds=args.storm_seconds,
+                latency_ms=args.latency_ms,
+                rate_limit_per_minute=args.rate_limit_per_minute,
+                overrides={
+                    "OCEAN__EVENT_WORKERS_COUNT": str(workers),
+                    "APPLICATION__LOG_LEVEL": args.storm_log_level,
+                },
+            )
+            result["storm"].append(storm)
     if "steady" in chosen:
         print("Steady state: always-on with the default mapping ...")
         result["steady"] = run_steady(

@@ -34,8 +34,8 @@ def render(result: dict[str, Any]) -> str:
         lines += render_full(result)
     if result.get("memory"):
         lines += render_memory(result["memory"])
-    if result.get("storm"):
-        lines += render_storm(result["storm"])
+    for storm in result.get("storm") or []:
+        lines += render_storm(storm)
     if result.get("steady"):
         lines += render_steady(result["steady"])
     if result.get("actions_burst"):
