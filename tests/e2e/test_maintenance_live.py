@@ -45,6 +45,11 @@ def log(stack: Stack) -> str:
     return path.read_text(errors="replace") if path.exists() else ""
 
 
+def windows_listed(stack: Stack) -> int:
+    calls: dict[str, int] = stack.api_calls()["by_endpoint"]
+    return calls.get("GET /maintenance_windows", 0)
+
+
 def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -89,6 +94,13 @@ def test_in_maintenance_flips_at_a_new_windows_start_and_end_without_resync(
         },
     )
     assert created["maintenance_window"]["services"][0]["id"] == service_id
+    # Evidence that the integration has read the new window (its periodic check)
+    # before asserting that it did not act on it too early.
+    listed = windows_listed(stack)
+    deadline = start - timedelta(seconds=5)
+    while windows_listed(stack) == listed:
+        assert datetime.now(UTC) < deadline, "the window was not read before it began"
+        time.sleep(0.5)
     # Not before the window starts ...
     time.sleep(max(0.0, (start - datetime.now(UTC)).total_seconds() - 3))
     assert in_maintenance(stack, service_id) is False
