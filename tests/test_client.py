@@ -184,7 +184,12 @@ async def test_read_only_analytics_post_is_retried_like_a_get(fault: int) -> Non
     so one transient fault on the analytics call failed the whole services kind."""
     route = respx.post(f"{API}/analytics/metrics/incidents/services").mock(
         side_effect=[
-            httpx.Response(fault, json={"error": {"message": "x", "code": 2000}}),
+            httpx.Response(
+                fault,
+                json={"error": {"message": "x", "code": 2000}},
+                # A 429 closes the shared budget's window until PagerDuty's reset.
+                headers={"ratelimit-reset": "1"},
+            ),
             httpx.Response(200, json={"data": [{"service_id": "S1", "n": 1}]}),
         ]
     )
