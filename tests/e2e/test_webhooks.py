@@ -13,7 +13,7 @@ from sandbox.stack import SimSettings, Stack, free_port, sandbox_stack, stop_pro
 
 
 def wait_for(
-    condition: Callable[[], bool], timeout: float = 30, what: str = ""
+    condition: Callable[[], bool], timeout: float = 60, what: str = ""
 ) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -38,7 +38,9 @@ class LiveIntegration:
                 "OCEAN__INTEGRATION__CONFIG__APP_HOST": host,
             },
         )
-        wait_for(self.subscribed, what="the webhook subscription")
+        # The first resync of the shipped mapping comes first; a loaded machine
+        # (three test workers on two cores) can take over a minute.
+        wait_for(self.subscribed, timeout=150, what="the webhook subscription")
 
     def stop(self) -> None:
         if self.process:
