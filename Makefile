@@ -25,7 +25,7 @@ run: install
 demo: install
 	PYTHONPATH=. $(BIN)/python -m sandbox.demo
 
-# Full resync vs its floors, incident storm, steady state, actions burst (~30 min).
+# Full resync vs its floors, incident storms, steady state, actions burst (~45 min).
 bench: install
 	PYTHONPATH=. $(BIN)/python -m sandbox.bench --services 2000 --incidents 50000 --output bench-results/bench.json
 
@@ -36,7 +36,7 @@ bench-small: install
 		--steady-idle-seconds 30 --steady-changes 10 --steady-change-seconds 20 \
 		--output bench-results/bench-small.json
 
-# Peak memory of a full resync vs Ocean core's floor at 25k, 50k and 100k incidents (~45 min).
+# Peak memory of a full resync vs Ocean core's floor at 25k, 50k and 100k incidents (~50 min).
 bench-memory: install
 	PYTHONPATH=. $(BIN)/python -m sandbox.bench --scenarios memory --services 2000 \
 		--incidents 50000 --memory-incidents 25000,100000 --output bench-results/bench-memory.json

@@ -87,7 +87,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "value (comma-separated; Ocean's default is 1)",
     )
     steady = parser.add_argument_group("steady")
-    steady.add_argument("--steady-idle-seconds", type=float, default=150)
+    steady.add_argument(
+        "--steady-idle-seconds",
+        type=float,
+        default=300,
+        help="at least one on-call check period (oncallRefreshMinutes, 5)",
+    )
     steady.add_argument("--steady-changes", type=int, default=30)
     steady.add_argument("--steady-change-seconds", type=float, default=90)
     steady.add_argument("--steady-log-level", default="INFO")

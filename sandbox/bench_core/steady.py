@@ -213,7 +213,7 @@ def run_steady(
     seed: int = 1,
     latency_ms: int = 30,
     rate_limit_per_minute: int = 960,
-    idle_seconds: float = 150,
+    idle_seconds: float = 300,
     changes: int = 30,
     change_seconds: float = 90,
     log_level: str = "INFO",
