@@ -39,9 +39,9 @@ import yaml
 from sandbox.stack import (
     INTEGRATION_ID,
     ROOT,
-    SANDBOX_TOKEN,
     SimSettings,
     Stack,
+    pagerduty_headers,
     sandbox_stack,
     stop_process,
 )
@@ -106,7 +106,7 @@ class Watcher:
             body = httpx.get(
                 f"{self.stack.pagerduty.url}/oncalls",
                 params={"include[]": "users", "limit": 100, "offset": offset},
-                headers={"Authorization": f"Token token={SANDBOX_TOKEN}"},
+                headers=pagerduty_headers(),
                 timeout=60,
             ).json()
             found += body["oncalls"]

@@ -23,7 +23,13 @@ from sandbox.bench_core.action_runs import (
     wait_for_bound_actions,
     wait_until,
 )
-from sandbox.stack import SANDBOX_TOKEN, SimSettings, Stack, sandbox_stack, stop_process
+from sandbox.stack import (
+    SimSettings,
+    Stack,
+    pagerduty_headers,
+    sandbox_stack,
+    stop_process,
+)
 
 SAMPLE_ROWS = 5
 
@@ -123,7 +129,7 @@ def demo_action(stack: Stack) -> tuple[dict[str, Any], bool]:
         user = httpx.get(
             f"{stack.pagerduty.url}/users",
             params={"limit": "1"},
-            headers={"Authorization": f"Token token={SANDBOX_TOKEN}"},
+            headers=pagerduty_headers(),
         ).json()["users"][0]
         before = incident_status(stack, incident_id)
         print(f"  incident {incident_id} in Port before: {before}")

@@ -28,6 +28,19 @@ INTEGRATION_ID = "pagerduty-sandbox"
 OUTPUT_TAIL = 20000
 
 
+# What every request to PagerDuty's API must carry (the contract-checked
+# simulator refuses a request without the headers an operation requires).
+PAGERDUTY_ACCEPT = "application/vnd.pagerduty+json;version=2"
+
+
+def pagerduty_headers(token: str = SANDBOX_TOKEN) -> dict[str, str]:
+    return {
+        "Authorization": f"Token token={token}",
+        "Accept": PAGERDUTY_ACCEPT,
+        "Content-Type": "application/json",
+    }
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

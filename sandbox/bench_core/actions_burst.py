@@ -23,7 +23,12 @@ from sandbox.bench_core.action_runs import (
     wait_for_runs,
     wait_until,
 )
-from sandbox.stack import SANDBOX_TOKEN, SimSettings, sandbox_stack, stop_process
+from sandbox.stack import (
+    SimSettings,
+    pagerduty_headers,
+    sandbox_stack,
+    stop_process,
+)
 
 RUNS = 100
 LIMIT_PER_WINDOW = 150
@@ -109,7 +114,7 @@ def an_email(pagerduty_url: str) -> str:
     users = httpx.get(
         f"{pagerduty_url}/users",
         params={"limit": "1"},
-        headers={"Authorization": f"Token token={SANDBOX_TOKEN}"},
+        headers=pagerduty_headers(),
         timeout=30,
     ).json()["users"]
     return str(users[0]["email"])

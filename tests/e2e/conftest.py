@@ -8,7 +8,13 @@ import httpx
 import pytest
 
 from sandbox.pagerduty.violations import VIOLATIONS_DIR_ENV
-from sandbox.stack import SANDBOX_TOKEN, Run, SimSettings, Stack, sandbox_stack
+from sandbox.stack import (
+    Run,
+    SimSettings,
+    Stack,
+    pagerduty_headers,
+    sandbox_stack,
+)
 
 
 class ContractViolations:
@@ -114,7 +120,7 @@ def pagerduty_list(
         body = httpx.get(
             f"{stack.pagerduty.url}{path}",
             params={**params, "limit": "100", "offset": str(offset)},
-            headers={"Authorization": f"Token token={SANDBOX_TOKEN}"},
+            headers=pagerduty_headers(),
         ).json()
         items += body[key]
         if not body["more"]:

@@ -24,7 +24,14 @@ from sandbox.bench_core.action_runs import (
     wait_for_runs,
     wait_until,
 )
-from sandbox.stack import SANDBOX_TOKEN, SimSettings, Stack, sandbox_stack, stop_process
+from sandbox.stack import (
+    SANDBOX_TOKEN,
+    SimSettings,
+    Stack,
+    pagerduty_headers,
+    sandbox_stack,
+    stop_process,
+)
 from tests.e2e.conftest import pagerduty_list
 
 OPEN_INCIDENTS = 12
@@ -114,7 +121,7 @@ def pd_get(live: Live, path: str) -> Any:
     """What PagerDuty's API answers, read with the sandbox's token."""
     response = httpx.get(
         f"{live.stack.pagerduty.url}{path}",
-        headers={"Authorization": f"Token token={SANDBOX_TOKEN}"},
+        headers=pagerduty_headers(),
         timeout=30,
     )
     response.raise_for_status()

@@ -25,6 +25,7 @@ from sandbox.stack import (
     SimSettings,
     Stack,
     free_port,
+    pagerduty_headers,
     sandbox_stack,
     stop_process,
 )
@@ -95,10 +96,7 @@ class Installation:
 def subscriptions(stack: Stack, token: str) -> list[dict[str, Any]]:
     answer = httpx.get(
         f"{stack.pagerduty.url}/webhook_subscriptions",
-        headers={
-            "Authorization": f"Token token={token}",
-            "Accept": "application/vnd.pagerduty+json;version=2",
-        },
+        headers=pagerduty_headers(token),
     )
     answer.raise_for_status()
     found: list[dict[str, Any]] = answer.json()["webhook_subscriptions"]
@@ -315,10 +313,7 @@ def rejected(installation: Installation, webhook_id: str) -> bool:
 def httpx_delete_subscription(stack: Stack, subscription_id: str) -> None:
     httpx.delete(
         f"{stack.pagerduty.url}/webhook_subscriptions/{subscription_id}",
-        headers={
-            "Authorization": f"Token token={SANDBOX_TOKEN}",
-            "Accept": "application/vnd.pagerduty+json;version=2",
-        },
+        headers=pagerduty_headers(),
     ).raise_for_status()
 
 

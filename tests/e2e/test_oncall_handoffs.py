@@ -20,7 +20,13 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.stack import SANDBOX_TOKEN, SimSettings, Stack, sandbox_stack, stop_process
+from sandbox.stack import (
+    SimSettings,
+    Stack,
+    pagerduty_headers,
+    sandbox_stack,
+    stop_process,
+)
 from tests.e2e.test_webhooks import wait_for
 
 SHIFT_MINUTES = 2
@@ -91,7 +97,7 @@ def pagerduty(stack: Stack, path: str, key: str, **params: Any) -> list[Any]:
     body = httpx.get(
         f"{stack.pagerduty.url}{path}",
         params={"limit": 100, **params},
-        headers={"Authorization": f"Token token={SANDBOX_TOKEN}"},
+        headers=pagerduty_headers(),
     ).json()
     found: list[Any] = body[key]
     return found

@@ -19,7 +19,11 @@ from sandbox.pagerduty import PagerDutySim, SimConfig, create_app
 REPO_ROOT = Path(__file__).resolve().parents[3]
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 TOKEN = "test-token"
-AUTH = {"Authorization": f"Token token={TOKEN}"}
+AUTH = {
+    "Authorization": f"Token token={TOKEN}",
+    "Accept": "application/vnd.pagerduty+json;version=2",
+    "Content-Type": "application/json",
+}
 BASE = SimConfig(
     seed=7,
     services=20,

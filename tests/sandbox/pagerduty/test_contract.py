@@ -189,3 +189,29 @@ async def test_response_validation_can_be_switched_off() -> None:
     async with sim_client(replace(BASE, validate_responses=False)) as (client, sim):
         assert (await client.get("/services")).status_code == 200
         assert (await client.get("/_sim/config")).json()["validate_responses"] is False
+
+
+async def test_headers_an_operation_requires_must_be_sent() -> None:
+    """The schema lists Accept and Content-Type as required; PagerDuty's behaviour
+    without them is undocumented, so the stricter reading holds."""
+    async with sim_client(headers={}) as (client, sim):
+        auth = {"Authorization": f"Token token={BASE.token}"}
+        bare = await client.get("/services", headers=auth)
+        assert bare.status_code == 400
+        assert bare.json()["error"]["code"] == 2001
+        # (httpx always sends Accept: */*, which the schema's plain string admits.)
+        assert {v.field for v in sim.violations.items} == {"Content-Type"}
+        wrong = await client.get(
+            "/services",
+            headers={**auth, "Content-Type": "text/plain"},
+        )
+        assert wrong.status_code == 400
+        full = await client.get(
+            "/services",
+            headers={
+                **auth,
+                "Accept": "application/vnd.pagerduty+json;version=2",
+                "Content-Type": "application/json",
+            },
+        )
+        assert full.status_code == 200

@@ -40,7 +40,7 @@ async def test_authentication() -> None:
                 "error": {"message": "Authentication failed", "code": 2006}
             }
         bearer = await client.get(
-            "/services", headers={"Authorization": f"Bearer {TOKEN}"}
+            "/services", headers={**AUTH, "Authorization": f"Bearer {TOKEN}"}
         )
         assert bearer.status_code == 200
         assert sim.counters.snapshot()["by_status"]["401"] == 3
