@@ -183,6 +183,7 @@ class ChangeIncidentUrgency(IncidentAction):
         urgency = choice(run.properties, "urgency", URGENCIES)
         if run.incident.get("urgency") == urgency:
             return unchanged(run, f"{urgency} urgency")
+        refuse_resolved(run, "change the urgency of")
         await self.put(run, urgency=urgency)
         return Outcome(
             f"Changed the urgency of incident {run.label} to {urgency} as "

@@ -95,6 +95,10 @@ async def update(sim: PagerDutySim, request: Request) -> Response:
     actor = acting_user(sim, request)
     incident = lookup(sim.store.incidents, request)
     payload: JsonDict = (await read_json(request)).get("incident") or {}
+    if incident["status"] == "resolved":
+        # Whether the API changes (or reopens) a resolved incident is not
+        # documented: the stricter reading refuses every change to one.
+        invalid_input(RESOLVED)
     store = sim.store
     now = store.now()
     if "title" in payload:

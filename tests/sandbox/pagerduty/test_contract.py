@@ -58,7 +58,11 @@ async def test_query_values_are_checked_against_their_schemas() -> None:
 
 async def test_required_from_header_on_incident_writes() -> None:
     async with sim_client() as (client, sim):
-        incident_id = sim.store.incident_order[-1]
+        incident_id = next(
+            i
+            for i in reversed(sim.store.incident_order)
+            if sim.store.incidents[i]["status"] == "triggered"
+        )
         body = {"incident": {"type": "incident_reference", "status": "acknowledged"}}
         missing = await client.put(f"/incidents/{incident_id}", json=body)
         assert missing.status_code == 400

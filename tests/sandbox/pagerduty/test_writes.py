@@ -301,3 +301,21 @@ async def test_a_read_only_key_cannot_write_and_the_refusal_is_not_a_write() -> 
         assert sim.store.incidents[incident_id]["status"] == "triggered"
         assert (await client.get("/_sim/writes")).json()["writes"] == []
         no_violations(sim)
+
+
+async def test_a_resolved_incident_takes_no_further_change() -> None:
+    """Undocumented whether PagerDuty's API reopens or changes a resolved incident:
+    the simulator holds the stricter reading and refuses every change."""
+    async with sim_client() as (client, sim):
+        incident_id = open_incident(sim, "resolved")
+        email = an_email(sim)
+        for fields in (
+            {"status": "acknowledged"},
+            {"status": "triggered"},
+            {"status": "resolved"},
+            {"urgency": "low"},
+        ):
+            answer = await put_incident(client, incident_id, email, **fields)
+            assert answer.status_code == 400, fields
+            assert answer.json()["error"]["errors"] == ["Incident Already Resolved"]
+        assert sim.store.incidents[incident_id]["status"] == "resolved"
