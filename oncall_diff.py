@@ -25,17 +25,21 @@ from raw_memory import (
 Reading = dict[str, list[JSON]]  # escalation policy id -> its current on-calls
 
 
-def block_keeps(selector: OncallSelector, shifts: list[JSON]) -> list[JSON]:
-    """The shifts an `oncalls` block lists of these (its API-side filters)."""
+def shift_matches(selector: OncallSelector, shift: JSON) -> bool:
+    """Whether the shift passes an `oncalls` block's API-side id filters
+    (escalation policies, schedules, users)."""
     query = selector.api_query_params
-    kept = [
-        shift
-        for shift in shifts
-        if _wanted(query.escalation_policy_ids, shift.get("escalation_policy"))
+    return (
+        _wanted(query.escalation_policy_ids, shift.get("escalation_policy"))
         and _wanted(query.schedule_ids, shift.get("schedule"))
         and _wanted(query.user_ids, shift.get("user"))
-    ]
-    if not query.earliest:
+    )
+
+
+def block_keeps(selector: OncallSelector, shifts: list[JSON]) -> list[JSON]:
+    """The shifts an `oncalls` block lists of these (its API-side filters)."""
+    kept = [shift for shift in shifts if shift_matches(selector, shift)]
+    if not selector.api_query_params.earliest:
         return kept
     earliest: dict[tuple[object, ...], JSON] = {}
     for shift in kept:

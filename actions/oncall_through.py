@@ -38,6 +38,7 @@ from integration import (
     OncallSelector,
     ServiceResourceConfig,
 )
+from oncall_diff import shift_matches
 from pagination import Window, parse_time
 
 MARGIN = timedelta(minutes=1)
@@ -77,13 +78,7 @@ def oncall_variant(block: ResourceConfig) -> Hashable:
 def oncall_belongs(block: ResourceConfig, shift: JSON) -> bool:
     if is_gone(shift) or block.kind != ObjectKind.ONCALLS:
         return False
-    query = oncall_selector(block).api_query_params
-    checks = (
-        (query.escalation_policy_ids, (shift.get("escalation_policy") or {}).get("id")),
-        (query.schedule_ids, (shift.get("schedule") or {}).get("id")),
-        (query.user_ids, (shift.get("user") or {}).get("id")),
-    )
-    return all(not wanted or value in wanted for wanted, value in checks)
+    return shift_matches(oncall_selector(block), shift)
 
 
 @dataclass

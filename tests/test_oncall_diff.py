@@ -3,7 +3,7 @@
 from typing import Any
 
 from integration import OncallSelector
-from oncall_diff import Plan, ShiftBlocks, block_keeps, commit, plan
+from oncall_diff import Plan, ShiftBlocks, block_keeps, commit, plan, shift_matches
 from raw_memory import RawMemory, hold
 
 SHIFT_BLOCK = 5
@@ -140,6 +140,12 @@ def test_a_blocks_api_filters_choose_its_shifts() -> None:
     assert block_keeps(instant(earliest=True).blocks[0][1], [later, BOB]) == [BOB]
     other_policy = instant(escalation_policy_ids=["P2"]).blocks[0][1]
     assert block_keeps(other_policy, [BOB, CAROL]) == [CAROL]
+    by_schedule = instant(schedule_ids=["SCH-P1"]).blocks[0][1]
+    assert [shift_matches(by_schedule, s) for s in (BOB, CAROL, PERMANENT)] == [
+        True,
+        False,
+        False,  # no schedule: a direct user target
+    ]
 
 
 def test_a_live_event_replaces_what_a_handoff_would_write_back() -> None:
