@@ -149,6 +149,18 @@ class ServiceSelector(StrictSelector):
         ),
     )
 
+    def read_variant(self) -> tuple[Any, ...]:
+        """What shapes one service as read (not which services are listed):
+        blocks equal here can share one read of a service."""
+        return (
+            tuple(self.api_query_params.include or ()),
+            self.service_analytics,
+            self.analytics_months_period,
+            self.include_custom_fields,
+            self.include_dependencies,
+            self.include_maintenance_windows,
+        )
+
 
 class IncidentSelector(StrictSelector):
     api_query_params: IncidentApiQueryParams = Field(
@@ -163,7 +175,7 @@ class IncidentSelector(StrictSelector):
         alias="lookbackDays",
         description=(
             "Import incidents created in the last N days (without since/until or "
-            "date_range). Default: PagerDuty's own window, the last 30 days."
+            "date_range). Default: PagerDuty's own window, one month back."
         ),
     )
     incident_analytics: bool = Field(
@@ -176,6 +188,14 @@ class IncidentSelector(StrictSelector):
         alias="includeCustomFields",
         description="Attach `__custom_fields` (the incident's custom field values)",
     )
+
+    def read_variant(self) -> tuple[Any, ...]:
+        """What shapes one incident as read: blocks equal here share one read."""
+        return (
+            tuple(self.api_query_params.include or ()),
+            self.incident_analytics,
+            self.include_custom_fields,
+        )
 
 
 class MonthsRelativeParams(ApiQueryParams):

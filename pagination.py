@@ -113,6 +113,20 @@ async def run_all(coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:
         raise first_leaf(errors) from None
 
 
+async def for_each_bounded[T](
+    items: Iterable[T], work: Callable[[T], Awaitable[None]], limit: int
+) -> None:
+    """`work(item)` for every item, at most `limit` at a time; the first failure
+    cancels the rest and is raised as is."""
+    slots = asyncio.Semaphore(limit)
+
+    async def bounded(item: T) -> None:
+        async with slots:
+            await work(item)
+
+    await run_all(bounded(item) for item in items)
+
+
 async def stream_pages(
     produce: Callable[[PageSink], Awaitable[None]], ahead: int = PAGES_AHEAD
 ) -> AsyncIterator[list[JSON]]:

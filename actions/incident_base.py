@@ -44,13 +44,7 @@ class IncidentRun:
 
 
 def incident_variant(block: ResourceConfig) -> tuple[Any, ...]:
-    selector = cast(IncidentResourceConfig, block).selector
-    include = selector.api_query_params.include
-    return (
-        tuple(include or ()),
-        selector.incident_analytics,
-        selector.include_custom_fields,
-    )
+    return cast(IncidentResourceConfig, block).selector.read_variant()
 
 
 def incident_belongs(block: ResourceConfig, incident: JSON) -> bool:

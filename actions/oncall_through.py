@@ -15,7 +15,6 @@ targets the schedule. Written through to Port, block by block:
   something a single policy shows).
 """
 
-import asyncio
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,6 +28,7 @@ from actions.write_through import Reading, Written, gone, is_gone, write_through
 from client import JSON, PagerDutyClient
 from exporters.account import oncalls_by_policy
 from exporters.catalog import ONCALL_USERS_FIELD, shift_identity
+from exporters.enrichment import CONCURRENT_READS
 from exporters.services import ServiceExporter
 from exporters.services import matches_selector as service_matches
 from integration import (
@@ -39,10 +39,9 @@ from integration import (
     ServiceResourceConfig,
 )
 from oncall_diff import shift_matches
-from pagination import Window, parse_time
+from pagination import Window, for_each_bounded, parse_time
 
 MARGIN = timedelta(minutes=1)
-CONCURRENT_READS = 5
 
 
 @dataclass(frozen=True)
@@ -56,14 +55,17 @@ def ids_of(references: list[JSON] | None) -> list[str]:
     return [str(ref["id"]) for ref in references or [] if ref.get("id")]
 
 
-async def bounded[T](jobs: list[Callable[[], Awaitable[T]]]) -> list[T]:
-    slots = asyncio.Semaphore(CONCURRENT_READS)
+async def read_each(
+    ids: list[str], read: Callable[[str], Awaitable[JSON | None]]
+) -> list[JSON | None]:
+    """`read(id)` of each id, a few at a time, in order."""
+    found: dict[str, JSON | None] = {}
 
-    async def run(job: Callable[[], Awaitable[T]]) -> T:
-        async with slots:
-            return await job()
+    async def one(object_id: str) -> None:
+        found[object_id] = await read(object_id)
 
-    return await asyncio.gather(*(run(job) for job in jobs))
+    await for_each_bounded(ids, one, CONCURRENT_READS)
+    return [found[i] for i in ids]
 
 
 # ------------------------------------------------------------------ on-calls
@@ -138,13 +140,7 @@ class ShiftListings:
 
 # ------------------------------------------------------------------ services
 def service_variant(block: ResourceConfig) -> Hashable:
-    selector = cast(ServiceResourceConfig, block).selector
-    return (
-        tuple(selector.api_query_params.include or ()),
-        selector.service_analytics,
-        selector.analytics_months_period,
-        selector.include_custom_fields,
-    )
+    return cast(ServiceResourceConfig, block).selector.read_variant()
 
 
 def service_belongs(block: ResourceConfig, service: JSON) -> bool:
@@ -158,9 +154,7 @@ async def services_through(client: PagerDutyClient, service_ids: list[str]) -> W
 
     async def read(block: ResourceConfig) -> Reading:
         selector = cast(ServiceResourceConfig, block).selector
-        found = await bounded(
-            [partial(exporter.one, sid, selector) for sid in service_ids]
-        )
+        found = await read_each(service_ids, partial(exporter.one, selector=selector))
         reading = Reading()
         for service_id, service in zip(service_ids, found, strict=True):
             if service is None:
@@ -205,16 +199,11 @@ async def policies_through(client: PagerDutyClient, policy_ids: list[str]) -> Wr
             return None
         include = selector.api_query_params.include
         params = {"include[]": include} if include else None
-        found = await bounded(
-            [
-                partial(
-                    client.get_object,
-                    f"/escalation_policies/{pid}",
-                    "escalation_policy",
-                    params,
-                )
-                for pid in policy_ids
-            ]
+        found = await read_each(
+            policy_ids,
+            lambda pid: client.get_object(
+                f"/escalation_policies/{pid}", "escalation_policy", params
+            ),
         )
         present = [policy for policy in found if policy is not None]
         if selector.attach_oncall_users:
@@ -236,13 +225,11 @@ async def policies_through(client: PagerDutyClient, policy_ids: list[str]) -> Wr
 async def services_of_policies(
     client: PagerDutyClient, policy_ids: list[str]
 ) -> list[str]:
-    found = await bounded(
-        [
-            partial(
-                client.get_object, f"/escalation_policies/{pid}", "escalation_policy"
-            )
-            for pid in policy_ids
-        ]
+    found = await read_each(
+        policy_ids,
+        lambda pid: client.get_object(
+            f"/escalation_policies/{pid}", "escalation_policy"
+        ),
     )
     services: list[str] = []
     for policy in found:

@@ -20,7 +20,6 @@ parameters, query), from its latest complete listing: a live event or another
 kind's block reuses it, and lists a block only when no listing of it is known.
 """
 
-import asyncio
 import heapq
 import json
 from collections.abc import AsyncIterator, Iterable
@@ -41,7 +40,7 @@ from client import (
     PagerDutyNotFoundError,
 )
 from integration import ApiQueryParams, ObjectKind
-from pagination import PAGE_SIZE, run_all
+from pagination import PAGE_SIZE, for_each_bounded
 
 DEPENDENCIES_FIELD = "__dependencies"
 UNSELECTED_FIELD = "__unselected_dependencies"
@@ -70,6 +69,8 @@ Targets = dict[str, set[str]]  # kind -> the ids its blocks select
 # ------------------------------------------------------------ selection
 @lru_cache(maxsize=64)
 def _program(query: str) -> Any:
+    """Plain jq: a query only Ocean's dialect accepts (single quotes) fails here,
+    and `selects` then keeps the object (a read more, never a relation less)."""
     return jq.compile(query)
 
 
@@ -198,14 +199,13 @@ async def attach_dependencies(
     client: PagerDutyClient, kind: str, objects: list[JSON], targets: Targets
 ) -> None:
     """Reads the dependencies of each object (bounded) and attaches them."""
-    slots = asyncio.Semaphore(CONCURRENT_READS)
 
     async def read(obj: JSON) -> None:
-        async with slots:
-            supporting = await read_dependencies(client, kind, str(obj["id"]))
+        supporting = await read_dependencies(client, kind, str(obj["id"]))
         obj[DEPENDENCIES_FIELD], obj[UNSELECTED_FIELD] = split(supporting, targets)
 
-    await run_all(read(obj) for obj in objects if obj.get("id"))
+    identified = [obj for obj in objects if obj.get("id")]
+    await for_each_bounded(identified, read, CONCURRENT_READS)
 
 
 async def with_dependencies(

@@ -5,14 +5,13 @@ spent the field is null (one warning per resync), and a failed custom-field read
 leaves that object's field null.
 """
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from loguru import logger
 
 from client import JSON, PagerDutyClient, PagerDutyError, PagerDutyQuotaError
 from event_scope import event_scoped
+from pagination import for_each_bounded
 
 ANALYTICS_FIELD = "__analytics"
 CUSTOM_FIELDS_FIELD = "__custom_fields"
@@ -49,18 +48,6 @@ async def attach_service_analytics(
         service[ANALYTICS_FIELD] = by_service.get(str(service.get("id")))
 
 
-async def for_each_bounded(
-    objects: list[JSON], work: Callable[[JSON], Awaitable[None]]
-) -> None:
-    slots = asyncio.Semaphore(CONCURRENT_READS)
-
-    async def bounded(obj: JSON) -> None:
-        async with slots:
-            await work(obj)
-
-    await asyncio.gather(*(bounded(obj) for obj in objects))
-
-
 async def attach_custom_fields(
     client: PagerDutyClient, objects: list[JSON], collection: str
 ) -> None:
@@ -72,7 +59,7 @@ async def attach_custom_fields(
             logger.warning(f"Custom fields of {collection} {obj.get('id')}: {error}")
             obj[CUSTOM_FIELDS_FIELD] = None
 
-    await for_each_bounded(objects, read)
+    await for_each_bounded(objects, read, CONCURRENT_READS)
 
 
 async def attach_incident_analytics(
@@ -92,4 +79,4 @@ async def attach_incident_analytics(
             logger.warning(f"Analytics of incident {incident.get('id')}: {error}")
             incident[ANALYTICS_FIELD] = None
 
-    await for_each_bounded(incidents, read)
+    await for_each_bounded(incidents, read, CONCURRENT_READS)

@@ -56,11 +56,7 @@ class IncidentWebhookProcessor(PagerDutyWebhookProcessor):
         return await self.current_state(
             resource,
             incident_id,
-            (
-                selector.api_query_params.include,
-                selector.incident_analytics,
-                selector.include_custom_fields,
-            ),
+            selector.read_variant(),
             lambda: exporter.one(incident_id, selector),
             lambda incident: matches_selector(incident, selector),
             gone={"id": incident_id},

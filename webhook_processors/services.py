@@ -31,14 +31,7 @@ class ServiceWebhookProcessor(PagerDutyWebhookProcessor):
         results = await self.current_state(
             resource,
             service_id,
-            (
-                selector.api_query_params.include,
-                selector.service_analytics,
-                selector.analytics_months_period,
-                selector.include_custom_fields,
-                selector.include_dependencies,
-                selector.include_maintenance_windows,
-            ),
+            selector.read_variant(),
             lambda: exporter.one(service_id, selector),
             lambda service: matches_selector(service, selector),
             gone=event_data(payload),
