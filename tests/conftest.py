@@ -24,6 +24,39 @@ def fresh_pagerduty_client() -> Iterator[None]:
     client._shared_client = None
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "contract_violations: the test provokes PagerDuty contract violations on "
+        "purpose and asserts them itself",
+    )
+
+
+@pytest.fixture(autouse=True)
+def in_process_simulators_keep_the_contract(
+    request: pytest.FixtureRequest,
+) -> Iterator[None]:
+    """Fail any test during which an in-process PagerDuty simulator recorded a
+    contract violation it did not ask for (the e2e conftest does the same for
+    simulator processes)."""
+    from sandbox.pagerduty.state import LIVE_SIMULATORS
+
+    seen_before = {id(sim): len(sim.violations.items) for sim in LIVE_SIMULATORS}
+    yield
+    if request.node.get_closest_marker("contract_violations"):
+        return
+    new = [
+        item.describe()
+        for sim in list(LIVE_SIMULATORS)
+        for item in sim.violations.items[seen_before.get(id(sim), 0) :]
+    ]
+    if new:
+        pytest.fail(
+            f"{len(new)} PagerDuty contract violation(s):\n" + "\n".join(new),
+            pytrace=False,
+        )
+
+
 @pytest.fixture
 def reference_samples() -> dict[str, Any]:
     """The sample payloads and expected entities of the reference user doc."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import weakref
 from functools import lru_cache
 
 from sandbox.pagerduty.config import SimConfig
@@ -20,6 +21,11 @@ from sandbox.pagerduty.write_log import WriteLog
 def shared_contract() -> Contract:
     """The compiled contract, built once per process (compiling takes a moment)."""
     return Contract()
+
+
+# Every simulator alive in this process, so a test harness can look at what each
+# one recorded (its contract violations) without being handed the instance.
+LIVE_SIMULATORS: weakref.WeakSet[PagerDutySim] = weakref.WeakSet()
 
 
 class PagerDutySim:
@@ -49,6 +55,7 @@ class PagerDutySim:
         self.violations = ViolationLog(config.violations_file)
         self.contract = shared_contract()
         self.writes = WriteLog()
+        LIVE_SIMULATORS.add(self)
 
     def reconfigure(self, config: SimConfig) -> None:
         self.config = config

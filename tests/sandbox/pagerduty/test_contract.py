@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from sandbox.pagerduty.contract import Contract
 from sandbox.pagerduty.state import shared_contract
 from tests.sandbox.pagerduty.helpers import BASE, response_violations, sim_client
@@ -11,6 +13,7 @@ from tests.sandbox.pagerduty.helpers import BASE, response_violations, sim_clien
 HEADERS = {"Accept": "application/vnd.pagerduty+json;version=2"}
 
 
+@pytest.mark.contract_violations
 async def test_array_parameter_without_brackets_is_refused_and_named() -> None:
     async with sim_client() as (client, sim):
         answer = await client.get("/incidents?statuses=triggered")
@@ -34,6 +37,7 @@ async def test_array_parameter_without_brackets_is_refused_and_named() -> None:
         assert (await client.get("/_sim/counters")).json()["contract_violations"] == 1
 
 
+@pytest.mark.contract_violations
 async def test_query_values_are_checked_against_their_schemas() -> None:
     async with sim_client() as (client, sim):
         cases = {
@@ -56,6 +60,7 @@ async def test_query_values_are_checked_against_their_schemas() -> None:
             assert field in fields, path
 
 
+@pytest.mark.contract_violations
 async def test_required_from_header_on_incident_writes() -> None:
     async with sim_client() as (client, sim):
         incident_id = next(
@@ -87,6 +92,7 @@ async def test_required_from_header_on_incident_writes() -> None:
         assert len(sim.violations.items) == 1
 
 
+@pytest.mark.contract_violations
 async def test_bodies_are_strict() -> None:
     async with sim_client() as (client, sim):
         service = next(iter(sim.store.services.values()))
@@ -123,6 +129,7 @@ async def test_bodies_are_strict() -> None:
         assert response_violations(sim) == []
 
 
+@pytest.mark.contract_violations
 async def test_unknown_operations_are_404_and_recorded() -> None:
     async with sim_client() as (client, sim):
         assert (await client.get("/nope")).status_code == 404
@@ -195,6 +202,7 @@ async def test_response_validation_can_be_switched_off() -> None:
         assert (await client.get("/_sim/config")).json()["validate_responses"] is False
 
 
+@pytest.mark.contract_violations
 async def test_headers_an_operation_requires_must_be_sent() -> None:
     """The schema lists Accept and Content-Type as required; PagerDuty's behaviour
     without them is undocumented, so the stricter reading holds."""

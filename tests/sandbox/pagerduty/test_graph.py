@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
+import pytest
+
 from sandbox.pagerduty.store import iso
 from tests.sandbox.pagerduty.helpers import (
     NOW,
@@ -90,6 +92,7 @@ async def test_each_service_answers_its_immediate_relationships_both_ways() -> N
         assert response_violations(sim) == []
 
 
+@pytest.mark.contract_violations
 async def test_maintenance_windows_filter_by_state_service_and_include() -> None:
     async with sim_client() as (client, sim):
 
@@ -194,6 +197,7 @@ async def test_change_events_filter_on_their_timestamp_newest_first() -> None:
         assert response_violations(sim) == []
 
 
+@pytest.mark.contract_violations
 async def test_change_event_times_must_be_utc_to_the_second() -> None:
     """The schema's `YYYY-MM-DDThh:mm:ssZ` is read as the format it names
     (errata.py): a UTC time to the second passes, anything else is refused."""

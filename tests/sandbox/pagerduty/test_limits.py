@@ -35,6 +35,7 @@ CLASSIC_LISTS = (
 )
 
 
+@pytest.mark.contract_violations
 async def test_rate_limit_headers_on_every_answer() -> None:
     async with sim_client(LIMITED) as (client, sim):
         answers = [
