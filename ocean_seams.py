@@ -16,18 +16,37 @@ from port_ocean.core.handlers.actions.abstract_executor import AbstractExecutor
 from port_ocean.core.handlers.entity_processor.jq_entity_processor import (
     JQEntityProcessor,
 )
+from port_ocean.core.handlers.entity_processor.jq_entity_processor_sync import (
+    JQEntityProcessorSync,
+)
 from port_ocean.core.handlers.webhook.webhook_event import (
     WebhookEvent,
     WebhookOriginalRequest,
 )
 from port_ocean.core.models import IntegrationRun
+from port_ocean.core.ocean_types import RAW_ITEM
 
 # (owner, member, parameters it must take): what each seam below relies on.
 SEAMS: list[tuple[type, str, list[str]]] = [
     (JQEntityProcessor, "_compile", ["self", "pattern"]),
     (JQEntityProcessor, "_search", ["self", "data", "pattern", "field"]),
     (AbstractExecutor, "_get_partition_key", ["self", "run"]),
+    (
+        JQEntityProcessorSync,
+        "_get_mapped_entity",
+        ["data", "raw_entity_mappings", "selector_query", "parse_all"],
+    ),
+    (
+        JQEntityProcessor,
+        "parse_items_sync",
+        ["self", "compileable_patterns", "raw_results", "selector_query", "parse_all"],
+    ),
 ]
+
+# Batches up to this size are mapped in this process (see OceanJQProcessor).
+IN_PROCESS_BATCH_LIMIT = 20
+
+MappedResults = tuple[list[tuple[list[Any], list[Exception]]], list[Exception]]
 
 
 class OceanSeamError(RuntimeError):
@@ -108,10 +127,52 @@ class OceanJQProcessor(JQEntityProcessor):
             return await self.evaluate_items_to_parse(data, pattern)
         return await super()._search(data, pattern, field)
 
+    async def parse_items_sync(
+        self,
+        compileable_patterns: dict[str, Any],
+        raw_results: list[RAW_ITEM],
+        selector_query: str,
+        parse_all: bool = False,
+    ) -> MappedResults:
+        """Seam: `JQEntityProcessorSync._get_mapped_entity`, called in this
+        process for small batches (`parse_items_sync` overridden).
+
+        Why: Ocean maps every batch in a freshly forked process pool, and for a
+        webhook delivery (one object) forking and joining that pool is ~80 ms
+        during which the event loop is blocked: in an incident storm that is
+        most of the CPU, it delays every webhook acknowledgement and it paces
+        how fast Port catches up (`make bench` storm). A batch of up to
+        IN_PROCESS_BATCH_LIMIT objects is mapped here by the very function the
+        pool's workers run, so the entities are identical; larger batches
+        (resync pages) keep Ocean's pool."""
+        if not compileable_patterns or len(raw_results) > IN_PROCESS_BATCH_LIMIT:
+            return await super().parse_items_sync(
+                compileable_patterns, raw_results, selector_query, parse_all
+            )
+        results = [
+            map_in_process(raw, compileable_patterns, selector_query, parse_all)
+            for raw in raw_results
+        ]
+        return results, []
+
     async def evaluate_items_to_parse(self, data: dict[str, Any], pattern: str) -> Any:
         """`itemsToParse` (or its top-level transform) on one raw object; by
         default exactly what Ocean does."""
         return await super()._search(data, pattern)
+
+
+def map_in_process(
+    raw: RAW_ITEM, mappings: dict[str, Any], selector_query: str, parse_all: bool
+) -> tuple[list[Any], list[Exception]]:
+    """One object mapped as a worker of Ocean's JQ process pool maps it
+    (port_ocean's `_calculate_entity`): its entity, or the error."""
+    try:
+        entity = JQEntityProcessorSync._get_mapped_entity(
+            raw, mappings, selector_query, parse_all
+        )
+    except Exception as error:  # noqa: BLE001 - the pool returns errors this way
+        return [], [error]
+    return [entity], []
 
 
 def original_request(event: WebhookEvent) -> WebhookOriginalRequest | None:

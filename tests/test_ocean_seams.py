@@ -14,10 +14,15 @@ from typing import Any
 import jq
 import port_ocean
 import pytest
+from port_ocean.context.ocean import ocean
 from port_ocean.core.handlers.actions.abstract_executor import AbstractExecutor
 from port_ocean.core.handlers.actions.execution_manager import ExecutionManager
+from port_ocean.core.handlers.entity_processor import jq_entity_processor
 from port_ocean.core.handlers.entity_processor.jq_entity_processor import (
     JQEntityProcessor,
+)
+from port_ocean.core.handlers.entity_processor.jq_entity_processor_sync import (
+    JQEntityProcessorSync,
 )
 from port_ocean.core.handlers.webhook.webhook_event import (
     WebhookEvent,
@@ -26,10 +31,11 @@ from port_ocean.core.handlers.webhook.webhook_event import (
 from port_ocean.core.integrations.mixins import utils as ocean_mixin_utils
 from port_ocean.core.models import ActionRun, IntegrationRun
 from port_ocean.core.utils.json_compat import compile_jq
+from port_ocean.integration_testing import IntegrationTestHarness, InterceptTransport
 
 import ocean_seams
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 PRODUCT_DIRS = ("exporters", "webhook_processors", "actions")
 
 
@@ -239,3 +245,71 @@ def test_no_other_module_overrides_oceans_private_members() -> None:
                 if is_private(name) and any(name in vars(b) for b in ocean_bases):
                     offenders.append(f"{module.__name__}.{cls.__name__}.{name}")
     assert offenders == [], "override Ocean's private members in ocean_seams.py"
+
+
+def test_canary_jq_entity_processor_sync_get_mapped_entity() -> None:
+    member = "JQEntityProcessorSync._get_mapped_entity"
+    found = getattr(JQEntityProcessorSync, "_get_mapped_entity", None)
+    assert found is not None, f"{member} is gone"
+    parameters = list(inspect.signature(found).parameters)
+    assert parameters == [
+        "data",
+        "raw_entity_mappings",
+        "selector_query",
+        "parse_all",
+    ], f"{member} takes {parameters}"
+    # In-process mapping is identical only while the pool's workers run it.
+    pool_worker = inspect.getsource(jq_entity_processor._calculate_entity)
+    assert "JQEntityProcessorSync._get_mapped_entity(" in pool_worker, (
+        f"Ocean's JQ pool workers no longer map with {member}; mapping small "
+        "batches in process could differ from Ocean's"
+    )
+    parse = inspect.getsource(JQEntityProcessor._parse_items)
+    assert "self.parse_items_sync(" in parse, (
+        "JQEntityProcessor._parse_items no longer calls parse_items_sync: the "
+        "in-process mapping of small batches is off"
+    )
+
+
+async def test_small_batches_map_in_process_exactly_as_oceans_pool_does(
+    doc_mapping: dict[str, Any],
+    reference_samples: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    harness = IntegrationTestHarness(
+        integration_path=str(ROOT),
+        port_mapping_config=doc_mapping,
+        third_party_transport=InterceptTransport(strict=False),
+        config_overrides={
+            "integration": {
+                "identifier": "pagerduty-seams",
+                "type": "pagerduty",
+                "config": {"token": "seams-test-token-000", "api_url": "http://x"},
+            }
+        },
+    )
+    await harness.start()
+    try:
+        processor = ocean.integration.entity_processor
+        assert isinstance(processor, ocean_seams.OceanJQProcessor)
+        (block,) = [r for r in doc_mapping["resources"] if r["kind"] == "incidents"]
+        mappings = block["port"]["entity"]["mappings"]
+        incident = reference_samples["incident"]
+        pooled, _ = await JQEntityProcessor.parse_items_sync(
+            processor, mappings, [incident] * 21, "true", True
+        )
+
+        def no_fork(*args: Any, **kwargs: Any) -> None:
+            raise AssertionError("a small batch forked Ocean's JQ process pool")
+
+        monkeypatch.setattr(jq_entity_processor, "ProcessPoolExecutor", no_fork)
+        small, errors = await processor.parse_items_sync(
+            mappings, [incident], "true", True
+        )
+    finally:
+        await harness.shutdown()
+    assert errors == []
+    (in_process,) = small[0][0]
+    assert in_process.entity["identifier"] == incident["id"]
+    assert in_process.entity == pooled[0][0][0].entity
+    assert in_process.did_entity_pass_selector is True
