@@ -15,7 +15,7 @@ from block_removal import remove_from_block
 from client import JSON, shared_pagerduty_client
 from exporters import exporter_for
 from exporters.incidents import IncidentExporter, matches_selector
-from integration import IncidentResourceConfig, ObjectKind
+from integration import IncidentResourceConfig, ObjectKind, PagerDutyIntegration
 from maintenance_refresh import start_maintenance_refresh
 from oncall_refresh import start_oncall_refresh
 from progress import tracked
@@ -29,6 +29,13 @@ from webhook_processors.subscription import WEBHOOK_PATH
 
 # A ONCE run, full or incremental, exits non-zero when its sync failed (run_outcome.py).
 carry_once_outcome_to_exit_code()
+# Ocean's webhook manager builds its own entity processor from its own
+# EntityProcessorClass (Ocean's plain JQ processor): live events would skip the
+# mapping guard and fork a JQ process pool per delivery. Public attributes, set
+# before Ocean starts the manager.
+ocean.app.webhook_manager.EntityProcessorClass = (
+    PagerDutyIntegration.EntityProcessorClass
+)
 
 
 @ocean.on_start()

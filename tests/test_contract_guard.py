@@ -31,6 +31,9 @@ def run(pytester: pytest.Pytester, marker: str) -> pytest.RunResult:
     )
 
 
+# The inner runs share this process, so this test's own guard sees their
+# simulator's violation too.
+@pytest.mark.contract_violations
 def test_an_unasked_violation_fails_the_test_naming_operation_and_field(
     pytester: pytest.Pytester,
 ) -> None:
@@ -41,6 +44,7 @@ def test_an_unasked_violation_fails_the_test_naming_operation_and_field(
     )
 
 
+@pytest.mark.contract_violations
 def test_a_marked_test_may_provoke_violations(pytester: pytest.Pytester) -> None:
     result = run(pytester, marker="@pytest.mark.contract_violations")
     result.assert_outcomes(passed=1)

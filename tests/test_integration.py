@@ -163,3 +163,17 @@ def test_public_integration_selector_options_are_accepted() -> None:
     )
     kinds = [r.kind for r in config.resources]
     assert kinds == ["services", "incidents"]
+
+
+def test_ocean_finds_the_integration_class() -> None:
+    """Ocean looks the class up among integration.py's members and silently
+    falls back to its BaseIntegration on any error: the typed selectors and the
+    mapping guard would be gone without a word."""
+    from port_ocean.utils.misc import get_integration_class
+
+    from integration import PagerDutyIntegration
+    from tests.conftest import ROOT
+
+    found = get_integration_class(str(ROOT))
+    assert found is not None and found.__name__ == PagerDutyIntegration.__name__
+    assert found.EntityProcessorClass.__name__ == "GuardedJQEntityProcessor"

@@ -9,6 +9,7 @@ from uuid import uuid4
 import httpx
 import pytest
 from port_ocean.context.ocean import ocean
+from port_ocean.core.handlers.entity_processor import jq_entity_processor
 from port_ocean.core.handlers.webhook.webhook_event import (
     WebhookEvent,
     WebhookRequestAdapter,
@@ -18,6 +19,7 @@ from port_ocean.integration_testing import IntegrationTestHarness, InterceptTran
 import webhook_processors.coalesce
 import webhook_processors.replay
 import webhook_processors.secrets
+from mapping_guard import GuardedJQEntityProcessor
 from tests.conftest import ROOT
 from webhook_processors.signing import sign
 
@@ -243,6 +245,23 @@ async def test_incident_events_refresh_the_right_incident(
     assert landed(harness) == [("pagerdutyIncident", "Q1")]
     (entity,) = harness.port_mock.upserted_entities
     assert entity["properties"]["status"] == "resolved", "current state, fetched"
+
+
+async def test_a_delivery_is_mapped_by_the_integrations_processor_without_forking(
+    harness: IntegrationTestHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ocean's webhook manager would map with its default JQ processor: no
+    mapping guard, and a forked JQ process pool for every delivery."""
+    assert isinstance(
+        ocean.app.webhook_manager.entity_processor, GuardedJQEntityProcessor
+    )
+
+    def no_fork(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a webhook delivery forked Ocean's JQ process pool")
+
+    monkeypatch.setattr(jq_entity_processor, "ProcessPoolExecutor", no_fork)
+    await deliver(harness, delivery("incident.resolved", {"id": "Q1"}))
+    assert landed(harness) == [("pagerdutyIncident", "Q1")]
 
 
 async def test_resolved_incident_leaves_the_open_incidents_block(
