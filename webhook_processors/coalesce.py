@@ -148,7 +148,7 @@ class Coalescer:
                 return Fetched(served=True)
             except Exception:
                 pass  # the fetch we joined failed: try our own
-        return Fetched(await self._fetch(key, fetch))
+        return await self._fetch(key, fetch)
 
     async def _already_served(self, key: str, occurred_at: datetime | None) -> bool:
         if occurred_at is None:
@@ -156,7 +156,7 @@ class Coalescer:
         last = await self.record.last_start(key)
         return last is not None and occurred_at.timestamp() + CLOCK_MARGIN <= last
 
-    async def _fetch(self, key: str, fetch: Fetch) -> JSON | None:
+    async def _fetch(self, key: str, fetch: Fetch) -> Fetched:
         pending = Pending()
         self._pending[key] = pending
         try:
@@ -165,15 +165,26 @@ class Coalescer:
             started = pending.started_at = self.clock()
             state = await fetch()
         except BaseException as error:
-            pending.result.set_exception(error)
+            # Joiners catch Exception: a cancelled fetch must not cancel them.
+            failure = (
+                error
+                if isinstance(error, Exception)
+                else RuntimeError(f"the fetch of {key} was cancelled")
+            )
+            pending.result.set_exception(failure)
             pending.result.exception()  # marks it retrieved for joiners-less cases
             raise
         finally:
             if self._pending.get(key) is pending:
                 del self._pending[key]
         pending.result.set_result(state)
+        newer = await self.record.last_start(key)
+        if newer is not None and newer > started:
+            # A fetch that started after this one has completed (several event
+            # workers): its newer state is written, this older one must not be.
+            return Fetched(served=True)
         await self.record.mark(key, started)
-        return state
+        return Fetched(state)
 
 
 _coalescer: Coalescer | None = None

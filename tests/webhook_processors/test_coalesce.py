@@ -108,6 +108,40 @@ async def test_a_running_fetch_serves_events_that_occurred_before_it_started() -
     assert fetch.calls == 2
 
 
+async def test_an_older_fetch_finishing_after_a_newer_one_writes_nothing() -> None:
+    """Several event workers: a slow fetch must not overwrite the newer state a
+    later, faster fetch already wrote."""
+    coalescer = Coalescer(MemoryFetchRecord(), window=0.0)
+    started = 0
+
+    async def fetch() -> dict[str, Any]:
+        nonlocal started
+        started += 1
+        version = started  # what PagerDuty had when this fetch started
+        await asyncio.sleep(0.3 if version == 1 else 0.0)
+        return {"id": "Q1", "version": version}
+
+    slow = asyncio.ensure_future(coalescer.current("incidents Q1", ago(0), fetch))
+    await asyncio.sleep(0.05)
+    fast = await coalescer.current("incidents Q1", datetime.now(UTC), fetch)
+    assert fast.state == {"id": "Q1", "version": 2}
+    older = await slow
+    assert older.served and older.state is None
+
+
+async def test_a_cancelled_fetch_leaves_its_joiners_to_fetch_themselves() -> None:
+    coalescer = Coalescer(MemoryFetchRecord(), window=0.05)
+    fetch = Counting(delay=0.2)
+    first = asyncio.ensure_future(coalescer.current("incidents Q1", ago(0), fetch))
+    await asyncio.sleep(0.01)
+    joiner = asyncio.ensure_future(coalescer.current("incidents Q1", ago(0), fetch))
+    await asyncio.sleep(0.1)  # both waiting on the first fetch
+    first.cancel()
+    result = await joiner
+    assert not result.served and result.state is not None
+    assert fetch.calls == 2
+
+
 @pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
     server = Path(sys.executable).parent / "redis-server"
