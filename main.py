@@ -22,6 +22,7 @@ from progress import tracked
 from raw_memory import remembered
 from run_outcome import carry_once_outcome_to_exit_code, outcome
 from webhook_processors.incidents import IncidentWebhookProcessor
+from webhook_processors.intake_middleware import DeliveryIntakeMiddleware
 from webhook_processors.live_updates import set_up_live_updates
 from webhook_processors.ping import PingWebhookProcessor
 from webhook_processors.services import ServiceWebhookProcessor
@@ -36,6 +37,8 @@ carry_once_outcome_to_exit_code()
 ocean.app.webhook_manager.EntityProcessorClass = (
     PagerDutyIntegration.EntityProcessorClass
 )
+# Deliveries noted on arrival, so one fetch round serves those still queued.
+ocean.app.fast_api_app.add_middleware(DeliveryIntakeMiddleware)
 
 
 @ocean.on_start()

@@ -28,7 +28,9 @@ from block_removal import remove_from_block
 from client import JSON
 from event_scope import event_scoped
 from ocean_seams import original_request
+from pagination import for_each_bounded
 from webhook_processors.coalesce import Fetched, process_coalescer
+from webhook_processors.intake import ROUND_CONCURRENCY, process_intake
 from webhook_processors.replay import is_too_old, process_seen_events
 from webhook_processors.secrets import SigningSecrets, process_signing_secrets
 from webhook_processors.signing import (
@@ -41,6 +43,9 @@ WEBHOOK_ID_HEADER = "x-webhook-id"
 VERDICT_KEY = "pagerduty.delivery_verified"
 SIGHTING_KEY = "pagerduty.delivery_first_sighting"
 FETCHES_KEY = "pagerduty.delivery_fetches"
+
+FetchById = Callable[[str], Awaitable[JSON | None]]
+Round = list[tuple[str, Fetched]]  # each object a fetch round read, and what it got
 
 
 def lowercase_keys(headers: Mapping[str, str]) -> dict[str, str]:
@@ -69,6 +74,15 @@ def event_time(payload: Any) -> datetime | None:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def event_id(payload: Any) -> str:
+    value = event_envelope(payload).get("id")
+    return value if isinstance(value, str) else ""
+
+
+def fetch_key(kind: str, object_id: str, variant: tuple[Any, ...]) -> str:
+    return f"{kind} {object_id} {variant!r}"
 
 
 def event_data(payload: Any) -> dict[str, Any]:
@@ -126,22 +140,22 @@ async def is_first_sighting(event: WebhookEvent) -> bool:
 
 
 async def first_sighting(event: WebhookEvent) -> bool:
-    envelope = event_envelope(event.payload)
-    event_id = envelope.get("id")
+    pagerduty_event = event_id(event.payload)
     webhook_id = lowercase_keys(event.headers).get(WEBHOOK_ID_HEADER, "none")
-    if not isinstance(event_id, str) or not event_id:
+    if not pagerduty_event:
         logger.warning(f"Ignoring webhook {webhook_id}: its event has no id")
         return False
     if is_too_old(event_time(event.payload)):
         logger.warning(
-            f"Ignoring PagerDuty event {event_id} (webhook id {webhook_id}): it "
-            "occurred before the replay horizon or has no valid occurred_at"
+            f"Ignoring PagerDuty event {pagerduty_event} (webhook id {webhook_id}): "
+            "it occurred before the replay horizon or has no valid occurred_at"
         )
         return False
-    if await process_seen_events().first_sighting(event_id, event.trace_id):
+    seen = process_seen_events()
+    if await seen.first_sighting(pagerduty_event, event.trace_id):
         return True
     logger.info(
-        f"Ignoring PagerDuty event {event_id} (webhook id {webhook_id}): "
+        f"Ignoring PagerDuty event {pagerduty_event} (webhook id {webhook_id}): "
         "already processed"
     )
     return False
@@ -169,6 +183,9 @@ class PagerDutyWebhookProcessor(AbstractWebhookProcessor):
             return []
         if not await is_first_sighting(event):
             return []
+        object_id = self.object_id(event.payload)
+        if object_id is not None:
+            process_intake().turn_of(self.kind, object_id, event_id(event.payload))
         return [self.kind]
 
     async def authenticate(self, payload: EventPayload, headers: EventHeaders) -> bool:
@@ -185,6 +202,7 @@ class PagerDutyWebhookProcessor(AbstractWebhookProcessor):
         fetch: Callable[[], Awaitable[JSON | None]],
         matches: Callable[[JSON], bool],
         gone: JSON,
+        fetch_other: FetchById | None = None,
     ) -> WebhookEventRawResults:
         """The object as a resync of this block would write it, or its removal from
         the block when PagerDuty no longer has it or the block's filters exclude it.
@@ -192,27 +210,76 @@ class PagerDutyWebhookProcessor(AbstractWebhookProcessor):
         Blocks asking for the same `variant` (includes and enrichment options)
         share one fetch per delivery, and deliveries share fetches as
         coalesce.py says; a delivery another one's fetch already served
-        changes nothing itself."""
-        fetches: dict[str, asyncio.Task[Fetched]] = event_scoped(FETCHES_KEY, dict)
-        key = f"{self.kind} {object_id} {variant!r}"
-        if key not in fetches:
-            occurred_at = event_time(self.event.payload)
-            fetches[key] = asyncio.ensure_future(
-                process_coalescer().current(key, occurred_at, fetch)
+        changes nothing itself. With `fetch_other`, the fetch round also reads
+        the objects of deliveries still queued (intake.py) and writes them too.
+        """
+        round_variant = (self.kind, variant)
+        if process_intake().is_covered(round_variant, event_id(self.event.payload)):
+            return WebhookEventRawResults([], [])
+        rounds: dict[str, asyncio.Task[Round]] = event_scoped(FETCHES_KEY, dict)
+        key = fetch_key(self.kind, object_id, variant)
+        if key not in rounds:
+            rounds[key] = asyncio.ensure_future(
+                self.fetch_round(object_id, variant, fetch, fetch_other)
             )
-        fetched = await asyncio.shield(fetches[key])
-        if fetched.served:
-            return WebhookEventRawResults([], [])
-        current = fetched.state
-        if current is None:
-            logger.info(f"PagerDuty no longer has {self.kind} {object_id}")
-            # Only the identifier can be mapped from what is left of it; the
-            # block's full mapping (relations of assignments...) would fail.
-            await remove_from_block(block, [gone], [], belongs=nowhere_else)
-            return WebhookEventRawResults([], [])
-        if not matches(current):
-            return WebhookEventRawResults([], [current])
-        return WebhookEventRawResults([current], [])
+        fetched = await asyncio.shield(rounds[key])
+        updated: list[JSON] = []
+        excluded: list[JSON] = []
+        for fetched_id, found in fetched:
+            if found.served:
+                continue
+            if found.state is None:
+                await self.remove_vanished(block, fetched_id, gone)
+            else:
+                (updated if matches(found.state) else excluded).append(found.state)
+        return WebhookEventRawResults(updated, excluded)
+
+    async def fetch_round(
+        self,
+        object_id: str,
+        variant: tuple[Any, ...],
+        fetch: Callable[[], Awaitable[JSON | None]],
+        fetch_other: FetchById | None,
+    ) -> Round:
+        occurred_at = event_time(self.event.payload)
+        coalescer = process_coalescer()
+        own = await coalescer.current(
+            fetch_key(self.kind, object_id, variant), occurred_at, fetch
+        )
+        fetched: Round = [(object_id, own)]
+        if fetch_other is None or own.served:
+            return fetched
+        round_variant = (self.kind, variant)
+        along = process_intake().take_along(self.kind, round_variant, object_id)
+
+        async def read(other_id: str) -> None:
+            key = fetch_key(self.kind, other_id, variant)
+            try:
+                found = await coalescer.current(
+                    key, None, lambda: fetch_other(other_id)
+                )
+            except Exception as error:  # noqa: BLE001 - its own delivery fetches it
+                logger.info(f"Left {self.kind} {other_id} to its delivery: {error}")
+                return
+            fetched.append((other_id, found))
+            process_intake().cover(round_variant, along[other_id])
+
+        if along:
+            await for_each_bounded(list(along), read, ROUND_CONCURRENCY)
+            logger.info(
+                f"One fetch round read {self.kind} {object_id} and "
+                f"{len(fetched) - 1} more whose deliveries are queued"
+            )
+        return fetched
+
+    async def remove_vanished(
+        self, block: ResourceConfig, gone_id: str, gone: JSON
+    ) -> None:
+        logger.info(f"PagerDuty no longer has {self.kind} {gone_id}")
+        # Only the identifier can be mapped from what is left of it; the
+        # block's full mapping (relations of assignments...) would fail.
+        what = gone if gone.get("id") == gone_id else {"id": gone_id}
+        await remove_from_block(block, [what], [], belongs=nowhere_else)
 
     def object_id(self, payload: EventPayload) -> str | None:
         value = event_data(payload).get("id")

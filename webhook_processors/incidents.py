@@ -9,7 +9,7 @@ from port_ocean.core.handlers.webhook.webhook_event import (
 from client import shared_pagerduty_client
 from exporters.incidents import IncidentExporter, matches_selector
 from integration import IncidentResourceConfig, ObjectKind
-from webhook_processors.base import PagerDutyWebhookProcessor, event_data
+from webhook_processors.base import PagerDutyWebhookProcessor, event_data, event_type
 
 INCIDENT_EVENTS = [
     "incident.acknowledged",
@@ -32,20 +32,26 @@ INCIDENT_EVENTS = [
 ]
 
 
+def incident_id_of(payload: EventPayload) -> str | None:
+    """The incident's id, also for events whose data is a note, a status
+    update or a responder request that points at the incident."""
+    if not event_type(payload).startswith("incident."):
+        return None
+    data = event_data(payload)
+    parent = data.get("incident")
+    source = parent if isinstance(parent, dict) else data
+    if source is data and data.get("type") not in (None, "incident"):
+        return None
+    value = source.get("id")
+    return value if isinstance(value, str) and value else None
+
+
 class IncidentWebhookProcessor(PagerDutyWebhookProcessor):
     event_prefix = "incident."
     kind = ObjectKind.INCIDENTS
 
     def object_id(self, payload: EventPayload) -> str | None:
-        """The incident's id, also for events whose data is a note, a status
-        update or a responder request that points at the incident."""
-        data = event_data(payload)
-        parent = data.get("incident")
-        source = parent if isinstance(parent, dict) else data
-        if source is data and data.get("type") not in (None, "incident"):
-            return None
-        value = source.get("id")
-        return value if isinstance(value, str) and value else None
+        return incident_id_of(payload)
 
     async def handle_event(
         self, payload: EventPayload, resource: ResourceConfig
@@ -60,4 +66,5 @@ class IncidentWebhookProcessor(PagerDutyWebhookProcessor):
             lambda: exporter.one(incident_id, selector),
             lambda incident: matches_selector(incident, selector),
             gone={"id": incident_id},
+            fetch_other=lambda other_id: exporter.one(other_id, selector),
         )

@@ -1,7 +1,6 @@
 """Webhook deliveries through Ocean's own live-event pipeline (harness-booted)."""
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -17,10 +16,12 @@ from port_ocean.core.handlers.webhook.webhook_event import (
 from port_ocean.integration_testing import IntegrationTestHarness, InterceptTransport
 
 import webhook_processors.coalesce
+import webhook_processors.intake
 import webhook_processors.replay
 import webhook_processors.secrets
 from mapping_guard import GuardedJQEntityProcessor
 from tests.conftest import ROOT
+from webhook_processors.intake import Intake
 from webhook_processors.signing import sign
 
 API = "https://api.pagerduty.com"
@@ -92,7 +93,11 @@ MAPPING: dict[str, Any] = {
 
 def pagerduty() -> InterceptTransport:
     transport = InterceptTransport(strict=True)
-    transport.add_route("GET", f"{API}/incidents/Q1", {"json": {"incident": INCIDENT}})
+    for incident_id in ("Q1", "Q2", "Q3"):
+        incident = INCIDENT | {"id": incident_id}
+        transport.add_route(
+            "GET", f"{API}/incidents/{incident_id}", {"json": {"incident": incident}}
+        )
     transport.add_route(
         "GET",
         f"{API}/services/S1",
@@ -133,42 +138,6 @@ def pagerduty() -> InterceptTransport:
         httpx.Response(404, json={"error": {"message": "Not Found", "code": 2100}}),
     )
     return transport
-
-
-@pytest.fixture
-async def harness(
-    monkeypatch: pytest.MonkeyPatch,
-) -> AsyncIterator[IntegrationTestHarness]:
-    # Process-wide records start empty for every test.
-    monkeypatch.setattr(webhook_processors.replay, "_seen_events", None)
-    monkeypatch.setattr(webhook_processors.secrets, "_signing_secrets", None)
-    monkeypatch.setattr(webhook_processors.coalesce, "_coalescer", None)
-    h = IntegrationTestHarness(
-        integration_path=str(ROOT),
-        port_mapping_config=MAPPING,
-        third_party_transport=pagerduty(),
-        # What "already exists in Port", so live deletions have something to delete.
-        port_search_entities_response=[
-            {"identifier": "Q1", "blueprint": "openIncident"},
-            {"identifier": "S1", "blueprint": "pagerdutyService"},
-            {"identifier": "GONE", "blueprint": "pagerdutyIncident"},
-        ],
-        config_overrides={
-            "integration": {
-                "identifier": "pd-webhooks",
-                "type": "pagerduty",
-                "config": {
-                    "token": TOKEN,
-                    "api_url": API,
-                    "webhook_secret": f"an-older-secret, {SECRET}",
-                },
-            }
-        },
-    )
-    await h.start()
-    await ocean.app.webhook_manager.initialize_handlers()
-    yield h
-    await h.shutdown()
 
 
 def delivery(
@@ -356,6 +325,7 @@ async def test_a_vanished_incident_leaves_port_under_the_shipped_mapping(
     monkeypatch.setattr(webhook_processors.replay, "_seen_events", None)
     monkeypatch.setattr(webhook_processors.secrets, "_signing_secrets", None)
     monkeypatch.setattr(webhook_processors.coalesce, "_coalescer", None)
+    monkeypatch.setattr(webhook_processors.intake, "_intake", Intake())
     incidents_only = {
         **default_mapping,
         "resources": [

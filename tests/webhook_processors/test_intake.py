@@ -1,0 +1,124 @@
+"""Fetch rounds: deliveries noted on arrival are served by the fetch round of the
+first one a worker takes (intake.py, intake_middleware.py)."""
+
+import json
+from typing import Any
+from uuid import uuid4
+
+from port_ocean.integration_testing import IntegrationTestHarness
+
+from integration import ObjectKind
+from tests.webhook_processors.test_processors import (
+    SECRET,
+    deliver,
+    delivery,
+    landed,
+    pd_fetches,
+)
+from webhook_processors.intake import Intake, process_intake
+from webhook_processors.intake_middleware import DeliveryIntakeMiddleware
+from webhook_processors.signing import sign
+
+INCIDENTS = ObjectKind.INCIDENTS
+
+
+def test_take_along_skips_the_leader_and_what_is_covered() -> None:
+    intake = Intake()
+    for incident, event in [("Q1", "e1"), ("Q2", "e2"), ("Q3", "e3"), ("Q2", "e4")]:
+        intake.note(INCIDENTS, incident, event)
+    assert intake.take_along(INCIDENTS, "v", besides="Q1") == {
+        "Q2": {"e2", "e4"},
+        "Q3": {"e3"},
+    }
+    intake.cover("v", {"e2", "e4"})
+    assert intake.take_along(INCIDENTS, "v", besides="Q1") == {"Q3": {"e3"}}
+    assert intake.take_along(INCIDENTS, "other read", "Q1", limit=1) == {
+        "Q2": {"e2", "e4"}
+    }, "covered per read variant; oldest first"
+    intake.turn_of(INCIDENTS, "Q3", "e3")
+    assert intake.take_along(INCIDENTS, "v", besides="Q1") == {}
+
+
+def test_notes_and_covers_are_bounded() -> None:
+    intake = Intake(max_noted=2, max_covered=2)
+    for number in range(5):
+        intake.note(INCIDENTS, f"Q{number}", f"e{number}")
+        intake.cover("v", {f"e{number}"})
+    assert list(intake.take_along(INCIDENTS, "w", besides="")) == ["Q3", "Q4"]
+    assert not intake.is_covered("v", "e2") and intake.is_covered("v", "e4")
+
+
+async def test_one_round_serves_the_queued_deliveries(
+    harness: IntegrationTestHarness,
+) -> None:
+    intake = process_intake()
+    intake.note(INCIDENTS, "Q2", "event-q2")
+    intake.note(INCIDENTS, "Q3", "event-q3")
+    await deliver(harness, delivery("incident.resolved", {"id": "Q1"}))
+    written = {
+        i for blueprint, i in landed(harness) if blueprint == "pagerdutyIncident"
+    }
+    assert written == {"Q1", "Q2", "Q3"}
+    fetches = [pd_fetches(harness, f"/incidents/{i}") for i in ("Q1", "Q2", "Q3")]
+    assert fetches == [1, 1, 1], "both blocks read incidents alike: one round"
+
+    queued = delivery("incident.acknowledged", {"id": "Q2"}, event_id="event-q2")
+    await deliver(harness, queued)
+    assert landed(harness) == [], "already written by the round"
+    assert pd_fetches(harness, "/incidents/Q2") == 1
+
+
+class Downstream:
+    def __init__(self) -> None:
+        self.body = b""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            self.body += message.get("body", b"")
+            if not message.get("more_body"):
+                return
+
+
+async def arrive(body: bytes, signature: str | None) -> Downstream:
+    app = Downstream()
+    headers = [(b"content-type", b"application/json")]
+    if signature:
+        headers.append((b"x-pagerduty-signature", signature.encode()))
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/integration/webhook",
+        "headers": headers,
+    }
+    chunks = [body[:10], body[10:]]
+
+    async def receive() -> dict[str, Any]:
+        chunk = chunks.pop(0)
+        return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
+
+    async def send(message: Any) -> None:
+        return None
+
+    await DeliveryIntakeMiddleware(app)(scope, receive, send)
+    return app
+
+
+async def test_a_signed_delivery_is_noted_and_passed_on_unchanged(
+    harness: IntegrationTestHarness,
+) -> None:
+    envelope = {
+        "id": f"event-{uuid4()}",
+        "event_type": "incident.annotated",
+        "data": {"type": "incident_note", "incident": {"id": "Q7"}},
+    }
+    body = json.dumps({"event": envelope}).encode()
+    forged = await arrive(body, f"v1={sign(body, 'not-the-secret')}")
+    assert forged.body == body
+    assert process_intake().take_along(INCIDENTS, "v", besides="") == {}
+
+    signed = await arrive(body, f"v1={sign(body, SECRET)}")
+    assert signed.body == body
+    assert process_intake().take_along(INCIDENTS, "v", besides="") == {
+        "Q7": {envelope["id"]}
+    }

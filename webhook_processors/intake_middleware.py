@@ -1,0 +1,83 @@
+"""Notes each signed delivery in the intake (intake.py) as it arrives, before
+Ocean queues it.
+
+A pure ASGI middleware on Ocean's FastAPI app: it reads the request body of
+POSTs to the webhook route, hands the same bytes on to Ocean unchanged, and
+notes the delivery only when one of the signatures this process knows matches
+(no secret re-read here: an unknown signature is left to the processors).
+"""
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from loguru import logger
+
+from integration import ObjectKind
+from webhook_processors.base import event_envelope, signing_secrets
+from webhook_processors.incidents import incident_id_of
+from webhook_processors.intake import process_intake
+from webhook_processors.replay import redis_url_of_live_events
+from webhook_processors.signing import SIGNATURE_HEADER, is_signed_by_any
+from webhook_processors.subscription import WEBHOOK_PATH
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+ROUTE_SUFFIX = f"/integration{WEBHOOK_PATH}"
+
+
+class DeliveryIntakeMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not is_delivery(scope):
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
+        body = b"".join(m.get("body", b"") for m in messages)
+        try:
+            note_delivery(body, header_of(scope, SIGNATURE_HEADER))
+        except Exception as error:  # noqa: BLE001 - never in the way of Ocean
+            logger.debug(f"Delivery not noted for fetch rounds: {error}")
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+
+def is_delivery(scope: Scope) -> bool:
+    return (
+        scope.get("type") == "http"
+        and scope.get("method") == "POST"
+        and str(scope.get("path", "")).endswith(ROUTE_SUFFIX)
+        and not redis_url_of_live_events()
+    )
+
+
+def header_of(scope: Scope, name: str) -> str | None:
+    wanted = name.lower().encode()
+    for key, value in scope.get("headers", []):
+        if bytes(key).lower() == wanted:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def note_delivery(body: bytes, signature: str | None) -> None:
+    if not signature or not is_signed_by_any(body, signature, signing_secrets().all()):
+        return
+    payload = json.loads(body)
+    event_id = event_envelope(payload).get("id")
+    incident_id = incident_id_of(payload)
+    if isinstance(event_id, str) and event_id and incident_id is not None:
+        process_intake().note(ObjectKind.INCIDENTS, incident_id, event_id)
