@@ -241,36 +241,49 @@ class PagerDutyWebhookProcessor(AbstractWebhookProcessor):
         fetch: Callable[[], Awaitable[JSON | None]],
         fetch_other: FetchById | None,
     ) -> Round:
-        occurred_at = event_time(self.event.payload)
-        coalescer = process_coalescer()
-        own = await coalescer.current(
-            fetch_key(self.kind, object_id, variant), occurred_at, fetch
-        )
+        own = await self.fetch_covering(object_id, variant, fetch, self.event.payload)
         fetched: Round = [(object_id, own)]
         if fetch_other is None or own.served:
             return fetched
-        round_variant = (self.kind, variant)
-        along = process_intake().take_along(self.kind, round_variant, object_id)
+        intake = process_intake()
+        along = intake.take_along(self.kind, (self.kind, variant), object_id)
 
         async def read(other_id: str) -> None:
-            key = fetch_key(self.kind, other_id, variant)
             try:
-                found = await coalescer.current(
-                    key, None, lambda: fetch_other(other_id)
+                found = await self.fetch_covering(
+                    other_id, variant, lambda: fetch_other(other_id), None
                 )
             except Exception as error:  # noqa: BLE001 - its own delivery fetches it
                 logger.info(f"Left {self.kind} {other_id} to its delivery: {error}")
                 return
             fetched.append((other_id, found))
-            process_intake().cover(round_variant, along[other_id])
 
         if along:
-            await for_each_bounded(list(along), read, ROUND_CONCURRENCY)
+            await for_each_bounded(along, read, ROUND_CONCURRENCY)
             logger.info(
                 f"One fetch round read {self.kind} {object_id} and "
                 f"{len(fetched) - 1} more whose deliveries are queued"
             )
         return fetched
+
+    async def fetch_covering(
+        self,
+        object_id: str,
+        variant: tuple[Any, ...],
+        fetch: Callable[[], Awaitable[JSON | None]],
+        payload: EventPayload | None,
+    ) -> Fetched:
+        """The object's current state (coalesced), covering the queued deliveries
+        about it that arrived before this fetch started."""
+        before = process_intake().clock()
+        occurred_at = event_time(payload) if payload is not None else None
+        key = fetch_key(self.kind, object_id, variant)
+        found = await process_coalescer().current(key, occurred_at, fetch)
+        if not found.served:
+            process_intake().cover_arrived_before(
+                self.kind, object_id, (self.kind, variant), before
+            )
+        return found
 
     async def remove_vanished(
         self, block: ResourceConfig, gone_id: str, gone: JSON

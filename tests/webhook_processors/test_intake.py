@@ -20,31 +20,34 @@ from webhook_processors.intake_middleware import DeliveryIntakeMiddleware
 from webhook_processors.signing import sign
 
 INCIDENTS = ObjectKind.INCIDENTS
+QUEUED_EVENTS = {"Q1": "event-q1-again", "Q2": "event-q2", "Q3": "event-q3"}
 
 
 def test_take_along_skips_the_leader_and_what_is_covered() -> None:
-    intake = Intake()
+    now = [0.0]
+    intake = Intake(clock=lambda: now[0])
     for incident, event in [("Q1", "e1"), ("Q2", "e2"), ("Q3", "e3"), ("Q2", "e4")]:
+        now[0] += 1
         intake.note(INCIDENTS, incident, event)
-    assert intake.take_along(INCIDENTS, "v", besides="Q1") == {
-        "Q2": {"e2", "e4"},
-        "Q3": {"e3"},
-    }
-    intake.cover("v", {"e2", "e4"})
-    assert intake.take_along(INCIDENTS, "v", besides="Q1") == {"Q3": {"e3"}}
-    assert intake.take_along(INCIDENTS, "other read", "Q1", limit=1) == {
-        "Q2": {"e2", "e4"}
-    }, "covered per read variant; oldest first"
+    assert intake.take_along(INCIDENTS, "v", besides="Q1") == ["Q2", "Q3"]
+    intake.cover_arrived_before(INCIDENTS, "Q2", "v", moment=3.5)
+    assert intake.is_covered("v", "e2"), "arrived at 2, before the fetch started"
+    assert not intake.is_covered("v", "e4"), "arrived at 4, after it started"
+    intake.cover_arrived_before(INCIDENTS, "Q2", "v", moment=5)
+    assert intake.take_along(INCIDENTS, "v", besides="Q1") == ["Q3"]
+    assert intake.take_along(INCIDENTS, "other read", "Q1", limit=1) == [
+        "Q2"
+    ], "covered per read variant; oldest first"
     intake.turn_of(INCIDENTS, "Q3", "e3")
-    assert intake.take_along(INCIDENTS, "v", besides="Q1") == {}
+    assert intake.take_along(INCIDENTS, "v", besides="Q1") == []
 
 
 def test_notes_and_covers_are_bounded() -> None:
     intake = Intake(max_noted=2, max_covered=2)
     for number in range(5):
         intake.note(INCIDENTS, f"Q{number}", f"e{number}")
-        intake.cover("v", {f"e{number}"})
-    assert list(intake.take_along(INCIDENTS, "w", besides="")) == ["Q3", "Q4"]
+        intake.cover_arrived_before(INCIDENTS, f"Q{number}", "v", float("inf"))
+    assert intake.take_along(INCIDENTS, "w", besides="") == ["Q3", "Q4"]
     assert not intake.is_covered("v", "e2") and intake.is_covered("v", "e4")
 
 
@@ -54,6 +57,7 @@ async def test_one_round_serves_the_queued_deliveries(
     intake = process_intake()
     intake.note(INCIDENTS, "Q2", "event-q2")
     intake.note(INCIDENTS, "Q3", "event-q3")
+    intake.note(INCIDENTS, "Q1", "event-q1-again")  # queued behind the first
     await deliver(harness, delivery("incident.resolved", {"id": "Q1"}))
     written = {
         i for blueprint, i in landed(harness) if blueprint == "pagerdutyIncident"
@@ -62,10 +66,19 @@ async def test_one_round_serves_the_queued_deliveries(
     fetches = [pd_fetches(harness, f"/incidents/{i}") for i in ("Q1", "Q2", "Q3")]
     assert fetches == [1, 1, 1], "both blocks read incidents alike: one round"
 
-    queued = delivery("incident.acknowledged", {"id": "Q2"}, event_id="event-q2")
-    await deliver(harness, queued)
-    assert landed(harness) == [], "already written by the round"
-    assert pd_fetches(harness, "/incidents/Q2") == 1
+    for incident_id in ("Q2", "Q3", "Q1"):
+        queued = delivery(
+            "incident.acknowledged",
+            {"id": incident_id},
+            event_id=QUEUED_EVENTS[incident_id],
+        )
+        await deliver(harness, queued)
+        assert landed(harness) == [], "already written by the round"
+    assert [pd_fetches(harness, f"/incidents/{i}") for i in ("Q1", "Q2", "Q3")] == [
+        1,
+        1,
+        1,
+    ], "a delivery that arrived before a fetch of its incident started needs none"
 
 
 class Downstream:
@@ -115,10 +128,8 @@ async def test_a_signed_delivery_is_noted_and_passed_on_unchanged(
     body = json.dumps({"event": envelope}).encode()
     forged = await arrive(body, f"v1={sign(body, 'not-the-secret')}")
     assert forged.body == body
-    assert process_intake().take_along(INCIDENTS, "v", besides="") == {}
+    assert process_intake().take_along(INCIDENTS, "v", besides="") == []
 
     signed = await arrive(body, f"v1={sign(body, SECRET)}")
     assert signed.body == body
-    assert process_intake().take_along(INCIDENTS, "v", besides="") == {
-        "Q7": {envelope["id"]}
-    }
+    assert process_intake().take_along(INCIDENTS, "v", besides="") == ["Q7"]
