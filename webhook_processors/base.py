@@ -241,25 +241,34 @@ class PagerDutyWebhookProcessor(AbstractWebhookProcessor):
         fetch: Callable[[], Awaitable[JSON | None]],
         fetch_other: FetchById | None,
     ) -> Round:
-        own = await self.fetch_covering(object_id, variant, fetch, self.event.payload)
+        occurred_at = event_time(self.event.payload)
+        own = await self.fetch_covering(object_id, variant, fetch, occurred_at)
         fetched: Round = [(object_id, own)]
         if fetch_other is None or own.served:
             return fetched
         intake = process_intake()
-        along = intake.take_along(self.kind, (self.kind, variant), object_id)
+        round_variant = (self.kind, variant)
+        along = intake.take_along(self.kind, round_variant, object_id)
 
         async def read(other_id: str) -> None:
+            newest = along[other_id]
+            occurred = datetime.fromtimestamp(newest, UTC) if newest else None
             try:
                 found = await self.fetch_covering(
-                    other_id, variant, lambda: fetch_other(other_id), None
+                    other_id, variant, lambda: fetch_other(other_id), occurred
                 )
             except Exception as error:  # noqa: BLE001 - its own delivery fetches it
                 logger.info(f"Left {self.kind} {other_id} to its delivery: {error}")
                 return
-            fetched.append((other_id, found))
+            finally:
+                intake.done(round_variant, other_id)
+            if found.served:  # by an earlier fetch, newer than those events
+                intake.cover(self.kind, other_id, round_variant)
+            else:
+                fetched.append((other_id, found))
 
         if along:
-            await for_each_bounded(along, read, ROUND_CONCURRENCY)
+            await for_each_bounded(list(along), read, ROUND_CONCURRENCY)
             logger.info(
                 f"One fetch round read {self.kind} {object_id} and "
                 f"{len(fetched) - 1} more whose deliveries are queued"
@@ -271,17 +280,16 @@ class PagerDutyWebhookProcessor(AbstractWebhookProcessor):
         object_id: str,
         variant: tuple[Any, ...],
         fetch: Callable[[], Awaitable[JSON | None]],
-        payload: EventPayload | None,
+        occurred_at: datetime | None,
     ) -> Fetched:
         """The object's current state (coalesced), covering the queued deliveries
         about it that arrived before this fetch started."""
         before = process_intake().clock()
-        occurred_at = event_time(payload) if payload is not None else None
         key = fetch_key(self.kind, object_id, variant)
         found = await process_coalescer().current(key, occurred_at, fetch)
         if not found.served:
-            process_intake().cover_arrived_before(
-                self.kind, object_id, (self.kind, variant), before
+            process_intake().cover(
+                self.kind, object_id, (self.kind, variant), arrived_before=before
             )
         return found
 

@@ -21,11 +21,18 @@ the delivery, so nothing is noted.
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 
 ROUND_LIMIT = 25  # other incidents one fetch round takes along
 ROUND_CONCURRENCY = 8  # of a round's reads at once (the rate budget paces them)
 MAX_NOTED = 20_000  # per kind; the oldest are dropped first
 MAX_COVERED = 100_000  # per read variant
+
+
+@dataclass(frozen=True)
+class Noted:
+    arrived: float  # this process's clock
+    occurred_at: float | None  # PagerDuty's `occurred_at`, epoch seconds
 
 
 class Intake:
@@ -38,13 +45,17 @@ class Intake:
         self.max_noted = max_noted
         self.max_covered = max_covered
         self.clock = clock
-        # kind -> object id -> its waiting deliveries' event ids -> arrival time
-        self._waiting: dict[str, OrderedDict[str, dict[str, float]]] = {}
+        # kind -> object id -> its waiting deliveries (event id -> Noted), oldest first
+        self._waiting: dict[str, OrderedDict[str, dict[str, Noted]]] = {}
         self._covered: dict[Hashable, OrderedDict[str, None]] = {}
+        self._in_round: set[tuple[Hashable, str]] = set()
 
-    def note(self, kind: str, object_id: str, event_id: str) -> None:
+    def note(
+        self, kind: str, object_id: str, event_id: str, occurred_at: float | None
+    ) -> None:
         waiting = self._waiting.setdefault(kind, OrderedDict())
-        waiting.setdefault(object_id, {}).setdefault(event_id, self.clock())
+        events = waiting.setdefault(object_id, {})
+        events.setdefault(event_id, Noted(self.clock(), occurred_at))
         while len(waiting) > self.max_noted:
             waiting.popitem(last=False)
 
@@ -60,33 +71,54 @@ class Intake:
 
     def take_along(
         self, kind: str, variant: Hashable, besides: str, limit: int = ROUND_LIMIT
-    ) -> list[str]:
+    ) -> dict[str, float | None]:
         """Up to `limit` other objects with waiting deliveries not yet covered for
-        this variant, oldest first."""
+        this variant and not in another round, oldest first, each with the
+        newest `occurred_at` of those deliveries (None if one has none). They
+        are in this round until `done` is called for them."""
         covered = self._covered.get(variant, OrderedDict())
-        taken: list[str] = []
+        taken: dict[str, float | None] = {}
         for object_id, events in self._waiting.get(kind, OrderedDict()).items():
             if len(taken) >= limit:
                 break
-            if object_id != besides and any(e not in covered for e in events):
-                taken.append(object_id)
+            if object_id == besides or (variant, object_id) in self._in_round:
+                continue
+            uncovered = [n for e, n in events.items() if e not in covered]
+            if uncovered:
+                taken[object_id] = newest_occurrence(uncovered)
+                self._in_round.add((variant, object_id))
         return taken
 
-    def cover_arrived_before(
-        self, kind: str, object_id: str, variant: Hashable, moment: float
+    def done(self, variant: Hashable, object_id: str) -> None:
+        self._in_round.discard((variant, object_id))
+
+    def cover(
+        self,
+        kind: str,
+        object_id: str,
+        variant: Hashable,
+        arrived_before: float = float("inf"),
     ) -> None:
-        """A fetch of the object that started after `moment` (this clock) read
-        what every delivery that arrived before it announced."""
+        """A fetch of the object that started after `arrived_before` (this clock)
+        read what every delivery that arrived before it announced (with the
+        default, a fetch newer than every waiting delivery's event)."""
         events = self._waiting.get(kind, OrderedDict()).get(object_id, {})
         covered = self._covered.setdefault(variant, OrderedDict())
-        for event_id, arrived in events.items():
-            if arrived < moment:
+        for event_id, noted in events.items():
+            if noted.arrived < arrived_before:
                 covered[event_id] = None
         while len(covered) > self.max_covered:
             covered.popitem(last=False)
 
     def is_covered(self, variant: Hashable, event_id: str) -> bool:
         return event_id in self._covered.get(variant, ())
+
+
+def newest_occurrence(noted: list[Noted]) -> float | None:
+    moments = [n.occurred_at for n in noted]
+    if any(moment is None for moment in moments):
+        return None
+    return max(moment for moment in moments if moment is not None)
 
 
 _intake = Intake()

@@ -14,7 +14,7 @@ from typing import Any
 from loguru import logger
 
 from integration import ObjectKind
-from webhook_processors.base import event_envelope, signing_secrets
+from webhook_processors.base import event_envelope, event_time, signing_secrets
 from webhook_processors.incidents import incident_id_of
 from webhook_processors.intake import process_intake
 from webhook_processors.replay import redis_url_of_live_events
@@ -80,4 +80,6 @@ def note_delivery(body: bytes, signature: str | None) -> None:
     event_id = event_envelope(payload).get("id")
     incident_id = incident_id_of(payload)
     if isinstance(event_id, str) and event_id and incident_id is not None:
-        process_intake().note(ObjectKind.INCIDENTS, incident_id, event_id)
+        occurred_at = event_time(payload)
+        moment = occurred_at.timestamp() if occurred_at else None
+        process_intake().note(ObjectKind.INCIDENTS, incident_id, event_id, moment)

@@ -2,6 +2,7 @@
 first one a worker takes (intake.py, intake_middleware.py)."""
 
 import json
+import time
 from typing import Any
 from uuid import uuid4
 
@@ -28,26 +29,40 @@ def test_take_along_skips_the_leader_and_what_is_covered() -> None:
     intake = Intake(clock=lambda: now[0])
     for incident, event in [("Q1", "e1"), ("Q2", "e2"), ("Q3", "e3"), ("Q2", "e4")]:
         now[0] += 1
-        intake.note(INCIDENTS, incident, event)
-    assert intake.take_along(INCIDENTS, "v", besides="Q1") == ["Q2", "Q3"]
-    intake.cover_arrived_before(INCIDENTS, "Q2", "v", moment=3.5)
+        intake.note(INCIDENTS, incident, event, occurred_at=100 + now[0])
+    assert intake.take_along(INCIDENTS, "v", besides="Q1") == {"Q2": 104, "Q3": 103}
+    assert intake.take_along(INCIDENTS, "v", besides="Q1") == {}, "in a round"
+    for incident in ("Q2", "Q3"):
+        intake.done("v", incident)
+    intake.cover(INCIDENTS, "Q2", "v", arrived_before=3.5)
     assert intake.is_covered("v", "e2"), "arrived at 2, before the fetch started"
     assert not intake.is_covered("v", "e4"), "arrived at 4, after it started"
-    intake.cover_arrived_before(INCIDENTS, "Q2", "v", moment=5)
-    assert intake.take_along(INCIDENTS, "v", besides="Q1") == ["Q3"]
-    assert intake.take_along(INCIDENTS, "other read", "Q1", limit=1) == [
+    assert intake.take_along(INCIDENTS, "v", "Q1") == {"Q2": 104, "Q3": 103}
+    intake.done("v", "Q2")
+    intake.done("v", "Q3")
+    intake.cover(INCIDENTS, "Q2", "v")
+    assert intake.take_along(INCIDENTS, "v", besides="Q1") == {"Q3": 103}
+    assert list(intake.take_along(INCIDENTS, "other read", "Q1", limit=1)) == [
         "Q2"
     ], "covered per read variant; oldest first"
     intake.turn_of(INCIDENTS, "Q3", "e3")
-    assert intake.take_along(INCIDENTS, "v", besides="Q1") == []
+    intake.done("v", "Q3")
+    assert intake.take_along(INCIDENTS, "v", besides="Q1") == {}
+
+
+def test_an_event_without_occurred_at_is_never_served_by_time() -> None:
+    intake = Intake()
+    intake.note(INCIDENTS, "Q1", "e1", occurred_at=100)
+    intake.note(INCIDENTS, "Q1", "e2", occurred_at=None)
+    assert intake.take_along(INCIDENTS, "v", besides="") == {"Q1": None}
 
 
 def test_notes_and_covers_are_bounded() -> None:
     intake = Intake(max_noted=2, max_covered=2)
     for number in range(5):
-        intake.note(INCIDENTS, f"Q{number}", f"e{number}")
-        intake.cover_arrived_before(INCIDENTS, f"Q{number}", "v", float("inf"))
-    assert intake.take_along(INCIDENTS, "w", besides="") == ["Q3", "Q4"]
+        intake.note(INCIDENTS, f"Q{number}", f"e{number}", occurred_at=None)
+        intake.cover(INCIDENTS, f"Q{number}", "v")
+    assert list(intake.take_along(INCIDENTS, "w", besides="")) == ["Q3", "Q4"]
     assert not intake.is_covered("v", "e2") and intake.is_covered("v", "e4")
 
 
@@ -55,9 +70,10 @@ async def test_one_round_serves_the_queued_deliveries(
     harness: IntegrationTestHarness,
 ) -> None:
     intake = process_intake()
-    intake.note(INCIDENTS, "Q2", "event-q2")
-    intake.note(INCIDENTS, "Q3", "event-q3")
-    intake.note(INCIDENTS, "Q1", "event-q1-again")  # queued behind the first
+    now = time.time()
+    intake.note(INCIDENTS, "Q2", "event-q2", occurred_at=now)
+    intake.note(INCIDENTS, "Q3", "event-q3", occurred_at=now)
+    intake.note(INCIDENTS, "Q1", "event-q1-again", now)  # queued behind the first
     await deliver(harness, delivery("incident.resolved", {"id": "Q1"}))
     written = {
         i for blueprint, i in landed(harness) if blueprint == "pagerdutyIncident"
@@ -128,8 +144,8 @@ async def test_a_signed_delivery_is_noted_and_passed_on_unchanged(
     body = json.dumps({"event": envelope}).encode()
     forged = await arrive(body, f"v1={sign(body, 'not-the-secret')}")
     assert forged.body == body
-    assert process_intake().take_along(INCIDENTS, "v", besides="") == []
+    assert process_intake().take_along(INCIDENTS, "v", besides="") == {}
 
     signed = await arrive(body, f"v1={sign(body, SECRET)}")
     assert signed.body == body
-    assert process_intake().take_along(INCIDENTS, "v", besides="") == ["Q7"]
+    assert list(process_intake().take_along(INCIDENTS, "v", besides="")) == ["Q7"]
