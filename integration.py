@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, ClassVar, Literal
 
-from port_ocean.core.handlers.port_app_config.api import APIPortAppConfig
 from port_ocean.core.handlers.port_app_config.models import (
     PortAppConfig,
     ResourceConfig,
@@ -18,6 +17,7 @@ from port_ocean.core.integrations.base import BaseIntegration
 from pydantic.v1 import BaseModel, Extra, Field, ValidationError, validator
 from pydantic.v1.error_wrappers import ErrorWrapper
 
+from app_config import SingleFlightPortAppConfig
 from mapping_guard import GuardedJQEntityProcessor
 from pagination import iso
 
@@ -451,5 +451,5 @@ class PagerDutyPortAppConfig(PortAppConfig):
 class PagerDutyIntegration(BaseIntegration):
     EntityProcessorClass = GuardedJQEntityProcessor
 
-    class AppConfigHandlerClass(APIPortAppConfig):
+    class AppConfigHandlerClass(SingleFlightPortAppConfig):
         CONFIG_CLASS = PagerDutyPortAppConfig

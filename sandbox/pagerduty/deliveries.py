@@ -144,6 +144,11 @@ class Deliverer:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    async def drain(self) -> None:
+        """Waits until every delivery sent in the background has been answered."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+
     def snapshot(self) -> JsonDict:
         return {
             "count": len(self.log),

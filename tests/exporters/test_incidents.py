@@ -114,7 +114,7 @@ async def test_a_block_without_a_range_lists_exactly_pagerdutys_default_window(
     ages = [1, 20, 29.5, 30.2, 30.6, 31.5, 40]
     created = [now - timedelta(days=age) for age in ages]
     default_start = DEFAULT_MONTH_READINGS[reading]
-    respx.get(f"{API}/incidents").mock(
+    route = respx.get(f"{API}/incidents").mock(
         side_effect=pagerduty_incidents(created, default_start)
     )
     client = PagerDutyClient("t" * 20, API, http_client=httpx.AsyncClient())
@@ -127,6 +127,8 @@ async def test_a_block_without_a_range_lists_exactly_pagerdutys_default_window(
         f"Q{i}" for i, moment in enumerate(created) if moment >= default_start(now)
     ]
     assert sorted(listed) == sorted(expected)
+    sent = {key for call in route.calls for key in call.request.url.params}
+    assert not sent & {"since", "until", "date_range"}, "PagerDuty's window decides"
 
 
 def test_live_events_use_the_longer_reading_of_one_month() -> None:
