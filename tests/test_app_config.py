@@ -31,6 +31,7 @@ class PortReads:
 @pytest.fixture
 def reads(monkeypatch: pytest.MonkeyPatch) -> PortReads:
     reads = PortReads()
+
     async def read(handler: Any, use_cache: bool = True) -> Any:
         return await reads(handler, use_cache)
 
