@@ -26,7 +26,10 @@ class ServiceWebhookProcessor(PagerDutyWebhookProcessor):
         service_id = cast(str, self.object_id(payload))
         if event_type(payload) == "service.deleted":
             remember_live(resource, [], [event_data(payload)])
-            return WebhookEventRawResults([], [event_data(payload)])
+            # Removed like any object PagerDuty no longer has: by identifier only
+            # (the event's data is a reference, not a service the mapping reads).
+            await self.remove_vanished(resource, service_id, event_data(payload))
+            return WebhookEventRawResults([], [])
         exporter = ServiceExporter(shared_pagerduty_client())
         results = await self.current_state(
             resource,
