@@ -79,6 +79,13 @@ class Installation:
                 timeout=60,
                 what=f"{self.name}: the ping self-test",
             )
+        # Its first resync lists incidents: one created and changed by a test
+        # before that listing would be written as the listing finds it.
+        wait_for(
+            lambda: self.log_count("Resync finished successfully") >= self.starts,
+            timeout=150,
+            what=f"{self.name}: the first resync",
+        )
 
     def stop(self) -> None:
         if self.process:
