@@ -181,11 +181,11 @@ class PagerDutyWebhookProcessor(AbstractWebhookProcessor):
     async def get_matching_kinds(self, event: WebhookEvent) -> list[str]:
         if not await is_verified_delivery(event):
             return []
+        object_id = self.object_id(event.payload)
+        if object_id is not None:  # its turn, whether or not it is processed
+            process_intake().turn_of(self.kind, object_id, event_id(event.payload))
         if not await is_first_sighting(event):
             return []
-        object_id = self.object_id(event.payload)
-        if object_id is not None:
-            process_intake().turn_of(self.kind, object_id, event_id(event.payload))
         return [self.kind]
 
     async def authenticate(self, payload: EventPayload, headers: EventHeaders) -> bool:

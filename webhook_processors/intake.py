@@ -49,10 +49,16 @@ class Intake:
         self._waiting: dict[str, OrderedDict[str, dict[str, Noted]]] = {}
         self._covered: dict[Hashable, OrderedDict[str, None]] = {}
         self._in_round: set[tuple[Hashable, str]] = set()
+        self._ever_noted: OrderedDict[str, None] = OrderedDict()
 
     def note(
         self, kind: str, object_id: str, event_id: str, occurred_at: float | None
     ) -> None:
+        if event_id in self._ever_noted:
+            return  # a duplicate delivery: the first one has or had its turn
+        self._ever_noted[event_id] = None
+        while len(self._ever_noted) > self.max_covered:
+            self._ever_noted.popitem(last=False)
         waiting = self._waiting.setdefault(kind, OrderedDict())
         events = waiting.setdefault(object_id, {})
         events.setdefault(event_id, Noted(self.clock(), occurred_at))

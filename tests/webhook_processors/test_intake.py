@@ -57,6 +57,16 @@ def test_an_event_without_occurred_at_is_never_served_by_time() -> None:
     assert intake.take_along(INCIDENTS, "v", besides="") == {"Q1": None}
 
 
+def test_a_duplicate_delivery_is_not_noted_again() -> None:
+    """PagerDuty delivers at least once: a copy arriving after the original's
+    turn would wait forever (duplicates are never processed) and draw a fetch."""
+    intake = Intake()
+    intake.note(INCIDENTS, "Q1", "e1", occurred_at=None)
+    intake.turn_of(INCIDENTS, "Q1", "e1")
+    intake.note(INCIDENTS, "Q1", "e1", occurred_at=None)
+    assert intake.take_along(INCIDENTS, "v", besides="") == {}
+
+
 def test_notes_and_covers_are_bounded() -> None:
     intake = Intake(max_noted=2, max_covered=2)
     for number in range(5):
