@@ -18,6 +18,7 @@ import asyncio
 import time
 
 from port_ocean.context.event import event
+from port_ocean.context.ocean import PortOceanContext
 from port_ocean.core.handlers.port_app_config.api import APIPortAppConfig
 from port_ocean.core.handlers.port_app_config.models import PortAppConfig
 
@@ -25,8 +26,8 @@ RETRY_SECONDS = 5.0  # after a failed renewal, the stale mapping serves this lon
 
 
 class SingleFlightPortAppConfig(APIPortAppConfig):
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, context: PortOceanContext) -> None:
+        super().__init__(context)
         self._latest: PortAppConfig | None = None
         self._read_at = float("-inf")
         self._reading: asyncio.Task[PortAppConfig] | None = None

@@ -2,10 +2,11 @@
 
 import asyncio
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from port_ocean.context.event import EventType, event, event_context
+from port_ocean.context.ocean import PortOceanContext
 from port_ocean.core.handlers.port_app_config.api import APIPortAppConfig
 
 import app_config
@@ -43,7 +44,7 @@ def handler(ttl: int) -> SingleFlightPortAppConfig:
     context = SimpleNamespace(
         config=SimpleNamespace(port=SimpleNamespace(port_app_config_cache_ttl=ttl))
     )
-    return SingleFlightPortAppConfig(context)
+    return SingleFlightPortAppConfig(cast(PortOceanContext, context))
 
 
 async def test_an_expired_mapping_is_renewed_by_one_read_while_callers_go_on(

@@ -8,10 +8,10 @@ notes the delivery only when one of the signatures this process knows matches
 """
 
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 
 from loguru import logger
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from integration import ObjectKind
 from webhook_processors.base import event_envelope, event_time, signing_secrets
@@ -21,21 +21,17 @@ from webhook_processors.replay import redis_url_of_live_events
 from webhook_processors.signing import SIGNATURE_HEADER, is_signed_by_any
 from webhook_processors.subscription import WEBHOOK_PATH
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
 ROUTE_SUFFIX = f"/integration{WEBHOOK_PATH}"
 
 
 class DeliveryIntakeMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # Built with Ocean's app, configuration read: decided once, not per request.
+        self.local_queue = not redis_url_of_live_events()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not is_delivery(scope):
+        if not (self.local_queue and is_delivery(scope)):
             await self.app(scope, receive, send)
             return
         messages: list[Message] = []
@@ -46,7 +42,7 @@ class DeliveryIntakeMiddleware:
                 break
         body = b"".join(m.get("body", b"") for m in messages)
         try:
-            note_delivery(body, header_of(scope, SIGNATURE_HEADER))
+            note_delivery(body, Headers(scope=scope).get(SIGNATURE_HEADER))
         except Exception as error:  # noqa: BLE001 - never in the way of Ocean
             logger.debug(f"Delivery not noted for fetch rounds: {error}")
 
@@ -61,16 +57,7 @@ def is_delivery(scope: Scope) -> bool:
         scope.get("type") == "http"
         and scope.get("method") == "POST"
         and str(scope.get("path", "")).endswith(ROUTE_SUFFIX)
-        and not redis_url_of_live_events()
     )
-
-
-def header_of(scope: Scope, name: str) -> str | None:
-    wanted = name.lower().encode()
-    for key, value in scope.get("headers", []):
-        if bytes(key).lower() == wanted:
-            return bytes(value).decode("latin-1")
-    return None
 
 
 def note_delivery(body: bytes, signature: str | None) -> None:
