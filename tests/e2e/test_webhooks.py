@@ -4,6 +4,7 @@ from the PagerDuty simulator to the integration's webhook endpoint."""
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from uuid import uuid4
 
@@ -201,3 +202,34 @@ def test_restart_keeps_exactly_one_subscription(live: LiveIntegration) -> None:
     assert stack.pagerduty.get("/_sim/stats")["webhook_subscriptions"] == 1
     incident_id = open_incident(stack)
     assert incident_entity(stack, incident_id) is not None
+
+
+def test_queued_deliveries_share_fetch_rounds_in_a_real_ocean(
+    live: LiveIntegration,
+) -> None:
+    """The intake middleware runs inside Ocean's app: deliveries that wait in
+    Ocean's queue are fetched along with the first one a worker takes, each
+    incident once."""
+    stack = live.stack
+    incidents = [
+        stack.pagerduty.post("/_sim/incidents", {"status": "triggered"})["incident"][
+            "id"
+        ]
+        for _ in range(20)
+    ]
+    for number, incident_id in enumerate(incidents):
+        stack.pagerduty.post(
+            f"/_sim/incidents/{incident_id}", {"title": f"round {number}"}
+        )
+    before = fetches_of(stack, "/incidents/{id}")
+    with ThreadPoolExecutor(max_workers=20) as senders:
+        list(senders.map(lambda i: deliver(stack, "incident.annotated", i), incidents))
+    wait_for(
+        lambda: all(
+            (incident_entity(stack, i) or {}).get("title") == f"round {n}"
+            for n, i in enumerate(incidents)
+        ),
+        what="every retitled incident in Port",
+    )
+    assert fetches_of(stack, "/incidents/{id}") - before == len(incidents)
+    assert "One fetch round read incidents" in integration_log(stack)
