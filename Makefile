@@ -32,7 +32,7 @@ bench: install
 # The same scenarios, smaller (a few minutes).
 bench-small: install
 	PYTHONPATH=. $(BIN)/python -m sandbox.bench --services 200 --incidents 5000 \
-		--storm-incidents 200 --storm-deliveries 1000 --storm-seconds 12 --storm-workers 4 \
+		--storm-incidents 200 --storm-deliveries 1000 --storm-seconds 12 \
 		--steady-idle-seconds 30 --steady-changes 10 --steady-change-seconds 20 \
 		--output bench-results/bench-small.json
 
