@@ -9,6 +9,7 @@ without them stops the integration at start instead of running with a guard
 silently off.
 """
 
+import asyncio
 import inspect
 from typing import Any
 
@@ -25,6 +26,8 @@ from port_ocean.core.handlers.webhook.webhook_event import (
 )
 from port_ocean.core.models import IntegrationRun
 from port_ocean.core.ocean_types import RAW_ITEM
+
+from fork_sharing import cyclic_collection_paused
 
 # (owner, member, parameters it must take): what each seam below relies on.
 SEAMS: list[tuple[type, str, list[str]]] = [
@@ -146,13 +149,18 @@ class OceanJQProcessor(JQEntityProcessor):
         pool's workers run, so the entities are identical; larger batches
         (resync pages) keep Ocean's pool."""
         if not compileable_patterns or len(raw_results) > IN_PROCESS_BATCH_LIMIT:
-            return await super().parse_items_sync(
-                compileable_patterns, raw_results, selector_query, parse_all
+            with cyclic_collection_paused():
+                return await super().parse_items_sync(
+                    compileable_patterns, raw_results, selector_query, parse_all
+                )
+        results = []
+        for raw in raw_results:
+            results.append(
+                map_in_process(raw, compileable_patterns, selector_query, parse_all)
             )
-        results = [
-            map_in_process(raw, compileable_patterns, selector_query, parse_all)
-            for raw in raw_results
-        ]
+            # One object's mapping at a time on the event loop, so webhook
+            # acknowledgements wait for at most one, not for the whole batch.
+            await asyncio.sleep(0)
         return results, []
 
     async def evaluate_items_to_parse(self, data: dict[str, Any], pattern: str) -> Any:

@@ -6,8 +6,11 @@ fails `make test` with that name instead of silently turning a guard off.
 """
 
 import ast
+import asyncio
+import gc
 import importlib
 import inspect
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -271,11 +274,11 @@ def test_canary_jq_entity_processor_sync_get_mapped_entity() -> None:
     )
 
 
-async def test_small_batches_map_in_process_exactly_as_oceans_pool_does(
+@pytest.fixture
+async def seams_processor(
     doc_mapping: dict[str, Any],
-    reference_samples: dict[str, Any],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+) -> AsyncIterator[ocean_seams.OceanJQProcessor]:
+    """The integration's entity processor, in a started Ocean (pool size etc.)."""
     harness = IntegrationTestHarness(
         integration_path=str(ROOT),
         port_mapping_config=doc_mapping,
@@ -292,24 +295,62 @@ async def test_small_batches_map_in_process_exactly_as_oceans_pool_does(
     try:
         processor = ocean.integration.entity_processor
         assert isinstance(processor, ocean_seams.OceanJQProcessor)
-        (block,) = [r for r in doc_mapping["resources"] if r["kind"] == "incidents"]
-        mappings = block["port"]["entity"]["mappings"]
-        incident = reference_samples["incident"]
-        pooled, _ = await JQEntityProcessor.parse_items_sync(
-            processor, mappings, [incident] * 21, "true", True
-        )
-
-        def no_fork(*args: Any, **kwargs: Any) -> None:
-            raise AssertionError("a small batch forked Ocean's JQ process pool")
-
-        monkeypatch.setattr(jq_entity_processor, "ProcessPoolExecutor", no_fork)
-        small, errors = await processor.parse_items_sync(
-            mappings, [incident], "true", True
-        )
+        yield processor
     finally:
         await harness.shutdown()
+
+
+def incident_mappings(doc_mapping: dict[str, Any]) -> dict[str, Any]:
+    (block,) = [r for r in doc_mapping["resources"] if r["kind"] == "incidents"]
+    mappings: dict[str, Any] = block["port"]["entity"]["mappings"]
+    return mappings
+
+
+async def test_small_batches_map_in_process_exactly_as_oceans_pool_does(
+    seams_processor: ocean_seams.OceanJQProcessor,
+    doc_mapping: dict[str, Any],
+    reference_samples: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    mappings = incident_mappings(doc_mapping)
+    incident = reference_samples["incident"]
+    pooled, _ = await JQEntityProcessor.parse_items_sync(
+        seams_processor, mappings, [incident] * 21, "true", True
+    )
+
+    def no_fork(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a small batch forked Ocean's JQ process pool")
+
+    monkeypatch.setattr(jq_entity_processor, "ProcessPoolExecutor", no_fork)
+    small, errors = await seams_processor.parse_items_sync(
+        mappings, [incident], "true", True
+    )
     assert errors == []
     (in_process,) = small[0][0]
     assert in_process.entity["identifier"] == incident["id"]
     assert in_process.entity == pooled[0][0][0].entity
     assert in_process.did_entity_pass_selector is True
+
+
+async def test_a_pages_pool_runs_with_cyclic_collection_paused(
+    seams_processor: ocean_seams.OceanJQProcessor,
+    doc_mapping: dict[str, Any],
+    reference_samples: dict[str, Any],
+) -> None:
+    """While Ocean's forked workers map a page, this process's collector does
+    not run (it would copy the heap into each worker: fork_sharing.py)."""
+    assert gc.isenabled()
+    page = [reference_samples["incident"]] * 21
+    mapping = asyncio.create_task(
+        seams_processor.parse_items_sync(
+            incident_mappings(doc_mapping), page, "true", True
+        )
+    )
+    seen: set[bool] = set()
+    while not mapping.done():
+        seen.add(gc.isenabled())
+        await asyncio.sleep(0.001)
+    results, errors = await mapping
+    assert errors == [] and len(results) == 21
+    assert False in seen
+    assert gc.isenabled()

@@ -12,6 +12,8 @@ from client import PagerDutyClient
 from pagination import (
     ALL_TIME,
     OFFSET_CAP,
+    PAGES_AHEAD,
+    PAGES_IN_FLIGHT,
     ListingTooLargeError,
     PageSink,
     Window,
@@ -103,14 +105,24 @@ async def test_over_the_cap_without_time_filter_fails_instead_of_truncating() ->
 
 
 @respx.mock
-async def test_pages_after_the_first_are_fetched_concurrently_ahead_of_the_consumer() -> (
-    None
-):
+async def test_pages_are_fetched_ahead_of_the_consumer_but_only_a_few() -> None:
+    """Fetching overlaps Ocean's mapping of the previous page, and the pages held
+    before Ocean takes them stay a few deep (each is ~1 MB for 100 incidents)."""
+    consumed = 0
+    most_ahead = 0
+    ahead_bound = PAGES_AHEAD + PAGES_IN_FLIGHT
+    fetched_ahead = asyncio.Event()
+
     def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal most_ahead
         offset = int(request.url.params["offset"])
+        # Requested and not yet taken, plus the one the consumer is mapping.
+        most_ahead = max(most_ahead, offset // 100 + 1 - consumed)
+        if most_ahead == 1 + ahead_bound:
+            fetched_ahead.set()
         items = [{"id": f"S{offset + i}"} for i in range(100)]
         return httpx.Response(
-            200, json={"services": items, "more": True, "total": 1_000}
+            200, json={"services": items, "more": True, "total": 2_000}
         )
 
     route = respx.get(f"{API}/services").mock(side_effect=answer)
@@ -118,13 +130,50 @@ async def test_pages_after_the_first_are_fetched_concurrently_ahead_of_the_consu
     pages = client.paginate("/services")
 
     first = await anext(pages)
-    await asyncio.sleep(0.05)  # the consumer "maps" its batch; fetching goes on
-    assert len(first) == 100
-    assert route.call_count >= 5
-    rest = [page async for page in pages]
-    ids = {item["id"] for page in [first, *rest] for item in page}
-    assert len(ids) == 1_000
-    assert route.call_count == 10
+    # While the consumer "maps" its first page, fetching goes on ahead of it.
+    await asyncio.wait_for(fetched_ahead.wait(), timeout=5)
+    ids = {item["id"] for item in first}
+    async for page in pages:
+        consumed += 1
+        ids |= {item["id"] for item in page}
+        await asyncio.sleep(0)
+    assert len(ids) == 2_000
+    assert route.call_count == 20
+    # Reached, never exceeded: the page being mapped plus those fetched ahead.
+    assert most_ahead == 1 + ahead_bound
+
+
+@respx.mock
+async def test_windows_listed_at_once_share_the_same_few_pages_ahead() -> None:
+    """A year of incidents is five 90-day windows listed concurrently; their first
+    pages count against the same bound as the rest (they were fetched outside it,
+    so a larger account held more pages)."""
+    requested = 0
+    taken = 0
+    most_ahead = 0
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        nonlocal requested, most_ahead
+        requested += 1
+        most_ahead = max(most_ahead, requested - taken)
+        offset = int(request.url.params["offset"])
+        since = request.url.params["since"]
+        items = [{"id": f"{since}-{offset + i}"} for i in range(100)]
+        return httpx.Response(
+            200, json={"incidents": items, "more": offset < 200, "total": 300}
+        )
+
+    respx.get(f"{API}/incidents").mock(side_effect=answer)
+    client = PagerDutyClient(TOKEN, API, http_client=httpx.AsyncClient())
+    year = Window(datetime(2024, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC))
+    ids: set[str] = set()
+    async for page in client.paginate_by_created_at("/incidents", {}, year):
+        taken += 1
+        ids |= {item["id"] for item in page}
+        await asyncio.sleep(0)
+    assert len(year.chunks()) == 5
+    assert len(ids) == 5 * 300
+    assert most_ahead <= PAGES_AHEAD + PAGES_IN_FLIGHT
 
 
 async def test_an_error_while_fetching_reaches_the_consumer() -> None:

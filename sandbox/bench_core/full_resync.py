@@ -111,6 +111,7 @@ def write_snapshot(snapshot: Snapshot, directory: Path) -> dict[str, int]:
 class Measured:
     run: Run
     peak_pss_mb: float
+    peak_breakdown: dict[str, float]
     pss_samples: int
     max_processes: int
     landed: dict[str, dict[str, int]]
@@ -126,6 +127,7 @@ class Measured:
             "cpu_seconds_port_standin": round(self.port_cpu_seconds, 1),
             "exit_code": self.run.exit_code,
             "peak_pss_mb": round(self.peak_pss_mb, 1),
+            "peak_pss_breakdown": self.peak_breakdown,
             "pss_samples": self.pss_samples,
             "max_processes": self.max_processes,
             "landed": self.landed,
@@ -186,6 +188,7 @@ def measured_run(
     return Measured(
         run=run,
         peak_pss_mb=sampler.peak_mb,
+        peak_breakdown=sampler.peak_breakdown(),
         pss_samples=sampler.samples,
         max_processes=sampler.max_processes,
         landed=landed_vs_expected(stack.port, expected_ids),

@@ -15,6 +15,7 @@ from typing import Any
 import psutil  # type: ignore[import-untyped]  # no stubs in the lock file
 
 PROC = Path("/proc")
+MB = 1024 * 1024
 
 
 def process_pss_bytes(pid: int) -> int:
@@ -40,14 +41,22 @@ def _psutil_pss(pid: int) -> int:
 
 def tree_pss_bytes(pid: int) -> int | None:
     """Sum of PSS over the process and all its descendants; None once it has exited."""
+    split = tree_pss_split(pid)
+    return None if split is None else split[0] + split[1]
+
+
+def tree_pss_split(pid: int) -> tuple[int, int, int] | None:
+    """(the process's PSS, its descendants' PSS, how many descendants); None once gone."""
     try:
         root = psutil.Process(pid)
         if root.status() == psutil.STATUS_ZOMBIE:
             return None
-        members = [root, *root.children(recursive=True)]
+        descendants = root.children(recursive=True)
     except psutil.NoSuchProcess:
         return None
-    return sum(process_pss_bytes(member.pid) for member in members)
+    own = process_pss_bytes(pid)
+    others = sum(process_pss_bytes(member.pid) for member in descendants)
+    return own, others, len(descendants)
 
 
 def tree_cpu_seconds(pid: int) -> float:
@@ -71,6 +80,8 @@ class PssSampler:
         self.pid = pid
         self.interval = interval
         self.peak_bytes = 0
+        self.peak_split = (0, 0)  # (the process, its descendants) at the peak
+        self.peak_own_bytes = 0
         self.samples = 0
         self.max_processes = 0
         self._stop = threading.Event()
@@ -82,16 +93,16 @@ class PssSampler:
 
     def sample(self) -> bool:
         """Take one sample; False once the process has exited."""
-        try:
-            count = 1 + len(psutil.Process(self.pid).children(recursive=True))
-        except psutil.NoSuchProcess:
+        split = tree_pss_split(self.pid)
+        if split is None:
             return False
-        total = tree_pss_bytes(self.pid)
-        if total is None:
-            return False
+        own, others, descendants = split
         self.samples += 1
-        self.peak_bytes = max(self.peak_bytes, total)
-        self.max_processes = max(self.max_processes, count)
+        if own + others > self.peak_bytes:
+            self.peak_bytes = own + others
+            self.peak_split = (own, others)
+        self.peak_own_bytes = max(self.peak_own_bytes, own)
+        self.max_processes = max(self.max_processes, 1 + descendants)
         return True
 
     def _run(self) -> None:
@@ -104,7 +115,16 @@ class PssSampler:
 
     @property
     def peak_mb(self) -> float:
-        return self.peak_bytes / (1024 * 1024)
+        return self.peak_bytes / MB
+
+    def peak_breakdown(self) -> dict[str, float]:
+        """Where the peak was: the process itself, its JQ workers; and its own largest."""
+        own, others = self.peak_split
+        return {
+            "process_at_peak_mb": round(own / MB, 1),
+            "descendants_at_peak_mb": round(others / MB, 1),
+            "process_peak_mb": round(self.peak_own_bytes / MB, 1),
+        }
 
 
 def machine() -> dict[str, Any]:
