@@ -13,6 +13,7 @@ from port_ocean.core.ocean_types import ASYNC_GENERATOR_RESYNC_TYPE
 from actions.registry import register_actions
 from block_removal import remove_from_block
 from client import JSON, shared_pagerduty_client
+from collector import freeze_startup_objects
 from exporters import exporter_for
 from exporters.incidents import IncidentExporter, matches_selector
 from integration import IncidentResourceConfig, ObjectKind, PagerDutyIntegration
@@ -51,6 +52,8 @@ async def on_start() -> None:
     start_oncall_refresh()
     # ... and so do maintenance windows' starts and ends (maintenance_refresh.py).
     start_maintenance_refresh()
+    # Start-up objects live as long as the process; collections skip them (collector.py).
+    freeze_startup_objects()
 
 
 @ocean.on_resync_start()

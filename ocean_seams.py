@@ -27,7 +27,7 @@ from port_ocean.core.handlers.webhook.webhook_event import (
 from port_ocean.core.models import IntegrationRun
 from port_ocean.core.ocean_types import RAW_ITEM
 
-from fork_sharing import cyclic_collection_paused
+from collector import cyclic_collection_paused
 
 # (owner, member, parameters it must take): what each seam below relies on.
 SEAMS: list[tuple[type, str, list[str]]] = [

@@ -1,6 +1,7 @@
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +80,30 @@ def default_mapping() -> dict[str, Any]:
         (ROOT / ".port/resources/port-app-config.yaml").read_text()
     )
     return config
+
+
+@asynccontextmanager
+async def started_ocean(mapping: dict[str, Any]) -> AsyncIterator[None]:
+    """The integration started in Ocean's harness; PagerDuty answers nothing."""
+    from port_ocean.integration_testing import (
+        IntegrationTestHarness,
+        InterceptTransport,
+    )
+
+    harness = IntegrationTestHarness(
+        integration_path=str(ROOT),
+        port_mapping_config=mapping,
+        third_party_transport=InterceptTransport(strict=False),
+        config_overrides={
+            "integration": {
+                "identifier": "pagerduty-started",
+                "type": "pagerduty",
+                "config": {"token": "started-test-token-000", "api_url": "http://x"},
+            }
+        },
+    )
+    await harness.start()
+    try:
+        yield
+    finally:
+        await harness.shutdown()

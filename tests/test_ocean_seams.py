@@ -34,10 +34,9 @@ from port_ocean.core.handlers.webhook.webhook_event import (
 from port_ocean.core.integrations.mixins import utils as ocean_mixin_utils
 from port_ocean.core.models import ActionRun, IntegrationRun
 from port_ocean.core.utils.json_compat import compile_jq
-from port_ocean.integration_testing import IntegrationTestHarness, InterceptTransport
 
 import ocean_seams
-from tests.conftest import ROOT
+from tests.conftest import ROOT, started_ocean
 
 PRODUCT_DIRS = ("exporters", "webhook_processors", "actions")
 
@@ -279,25 +278,10 @@ async def seams_processor(
     doc_mapping: dict[str, Any],
 ) -> AsyncIterator[ocean_seams.OceanJQProcessor]:
     """The integration's entity processor, in a started Ocean (pool size etc.)."""
-    harness = IntegrationTestHarness(
-        integration_path=str(ROOT),
-        port_mapping_config=doc_mapping,
-        third_party_transport=InterceptTransport(strict=False),
-        config_overrides={
-            "integration": {
-                "identifier": "pagerduty-seams",
-                "type": "pagerduty",
-                "config": {"token": "seams-test-token-000", "api_url": "http://x"},
-            }
-        },
-    )
-    await harness.start()
-    try:
+    async with started_ocean(doc_mapping):
         processor = ocean.integration.entity_processor
         assert isinstance(processor, ocean_seams.OceanJQProcessor)
         yield processor
-    finally:
-        await harness.shutdown()
 
 
 def incident_mappings(doc_mapping: dict[str, Any]) -> dict[str, Any]:
@@ -338,7 +322,7 @@ async def test_a_pages_pool_runs_with_cyclic_collection_paused(
     reference_samples: dict[str, Any],
 ) -> None:
     """While Ocean's forked workers map a page, this process's collector does
-    not run (it would copy the heap into each worker: fork_sharing.py)."""
+    not run (it would copy the heap into each worker: collector.py)."""
     assert gc.isenabled()
     page = [reference_samples["incident"]] * 21
     mapping = asyncio.create_task(

@@ -186,6 +186,11 @@ def test_first_start_creates_one_subscription_that_verifies_deliveries(
     wait_resolved(stack, incident_id)
 
 
+def test_the_start_freezes_the_start_up_objects(first: Installation) -> None:
+    """Full collections skip them, or each one stalls acknowledgements (collector.py)."""
+    assert first.log_count("Start-up objects frozen: ") == 1
+
+
 def test_a_restart_reuses_the_subscription_and_still_verifies(
     stack: Stack, first: Installation
 ) -> None:

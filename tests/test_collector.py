@@ -1,11 +1,12 @@
-"""The collector pause around Ocean's forked JQ pools (fork_sharing.py)."""
+"""The collector pause around Ocean's forked JQ pools (collector.py)."""
 
 import gc
 from collections.abc import Iterator
 
 import pytest
 
-from fork_sharing import cyclic_collection_paused
+import collector
+from collector import cyclic_collection_paused, freeze_startup_objects
 
 
 @pytest.fixture(autouse=True)
@@ -43,3 +44,23 @@ def test_it_resumes_when_the_pool_fails() -> None:
     with pytest.raises(RuntimeError), cyclic_collection_paused():
         raise RuntimeError("a worker died")
     assert gc.isenabled()
+
+
+@pytest.fixture
+def nothing_frozen_yet(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(collector, "_startup_frozen", False)
+    yield
+    gc.unfreeze()
+
+
+@pytest.mark.usefixtures("nothing_frozen_yet")
+def test_start_up_objects_are_frozen_once() -> None:
+    before = gc.get_freeze_count()
+    startup_objects = [{"lives": "as long as the process"} for _ in range(1_000)]
+    freeze_startup_objects()
+    frozen = gc.get_freeze_count()
+    assert frozen >= before + len(startup_objects)
+    later = [{"created": "after start"} for _ in range(1_000)]
+    freeze_startup_objects()
+    assert gc.get_freeze_count() == frozen, "a second call froze later objects"
+    assert len(later) == 1_000
