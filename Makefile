@@ -25,7 +25,8 @@ run: install
 demo: install
 	PYTHONPATH=. $(BIN)/python -m sandbox.demo
 
-# Full resync vs its floors, incident storms, steady state, actions burst (~45 min).
+# Full resync vs its floors, memory at 25k/50k/100k incidents, incident storms,
+# steady state, actions burst (~75 min).
 bench: install
 	PYTHONPATH=. $(BIN)/python -m sandbox.bench --services 2000 --incidents 50000 --output bench-results/bench.json
 
@@ -34,9 +35,10 @@ bench-small: install
 	PYTHONPATH=. $(BIN)/python -m sandbox.bench --services 200 --incidents 5000 \
 		--storm-incidents 200 --storm-deliveries 1000 --storm-seconds 12 \
 		--steady-idle-seconds 30 --steady-changes 10 --steady-change-seconds 20 \
-		--output bench-results/bench-small.json
+		--memory-incidents 2500,10000 --output bench-results/bench-small.json
 
-# Peak memory of a full resync vs Ocean core's floor at 25k, 50k and 100k incidents (~50 min).
+# Only the memory part of `make bench`: full resyncs vs Ocean core's floor at 25k,
+# 50k and 100k incidents (~50 min).
 bench-memory: install
 	PYTHONPATH=. $(BIN)/python -m sandbox.bench --scenarios memory --services 2000 \
 		--incidents 50000 --memory-incidents 25000,100000 --output bench-results/bench-memory.json

@@ -42,7 +42,7 @@ __all__ = ["bench_mapping", "main", "parse_args", "render", "run_bench"]
 DEFAULT_LOG_LEVEL = "INFO"
 STORM_LOG_LEVEL = "WARNING"
 SCENARIOS = ("full", "memory", "storm", "steady", "actions")
-DEFAULT_SCENARIOS = "full,storm,steady,actions"
+DEFAULT_SCENARIOS = "full,memory,storm,steady,actions"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
