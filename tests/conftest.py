@@ -83,8 +83,13 @@ def default_mapping() -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def started_ocean(mapping: dict[str, Any]) -> AsyncIterator[None]:
-    """The integration started in Ocean's harness; PagerDuty answers nothing."""
+async def started_ocean(
+    mapping: dict[str, Any],
+    pagerduty: Any = None,
+    config: dict[str, Any] | None = None,
+) -> AsyncIterator[None]:
+    """The integration started in Ocean's harness (on_start is not run); PagerDuty
+    is `pagerduty` (an httpx transport) or answers nothing."""
     from port_ocean.integration_testing import (
         IntegrationTestHarness,
         InterceptTransport,
@@ -93,12 +98,16 @@ async def started_ocean(mapping: dict[str, Any]) -> AsyncIterator[None]:
     harness = IntegrationTestHarness(
         integration_path=str(ROOT),
         port_mapping_config=mapping,
-        third_party_transport=InterceptTransport(strict=False),
+        third_party_transport=pagerduty or InterceptTransport(strict=False),
         config_overrides={
             "integration": {
                 "identifier": "pagerduty-started",
                 "type": "pagerduty",
-                "config": {"token": "started-test-token-000", "api_url": "http://x"},
+                "config": {
+                    "token": "started-test-token-000",
+                    "api_url": "http://x",
+                    **(config or {}),
+                },
             }
         },
     )

@@ -3,6 +3,7 @@ start-up self-test. Runs at start and at every resync of an always-on listener."
 
 import asyncio
 import time
+import weakref
 
 from loguru import logger
 from port_ocean.context.ocean import ocean
@@ -13,16 +14,41 @@ from webhook_processors.ping import ping_watch
 from webhook_processors.subscription import WebhookSubscriptionManager, webhook_url
 
 PING_WAIT_SECONDS = 20.0
+# A resync starting this soon after a set-up (the first one, right after start)
+# does not reconcile the subscription again.
+FRESH_SECONDS = 60.0
 _background: set[asyncio.Task[None]] = set()
+_last_set_up: float | None = None
+_locks: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def one_at_a_time() -> asyncio.Lock:
+    """Start and the first resync's start run concurrently: unserialized, both
+    could find no subscription and each create one, with different secrets."""
+    loop = asyncio.get_running_loop()
+    return _locks.setdefault(loop, asyncio.Lock())
 
 
 async def set_up_live_updates(at_start: bool) -> None:
+    global _last_set_up
+    async with one_at_a_time():
+        fresh = _last_set_up is not None and (
+            time.monotonic() - _last_set_up < FRESH_SECONDS
+        )
+        if (at_start or not fresh) and await set_up(at_start):
+            _last_set_up = time.monotonic()
+
+
+async def set_up(at_start: bool) -> bool:
+    """Whether the subscription is as it should be (or not ours to manage)."""
     config = ocean.integration_config
     secrets = signing_secrets()
     app_host = config.get("app_host")
     if not app_host:
         log_unmanaged(len(secrets.configured), at_start)
-        return
+        return True
     url = webhook_url(app_host)
     manager = WebhookSubscriptionManager(
         shared_pagerduty_client(), config["token"], bool(secrets.configured)
@@ -31,13 +57,14 @@ async def set_up_live_updates(at_start: bool) -> None:
         result = await manager.reconcile(url)
     except PagerDutyError as error:
         logger.error(f"Could not set up the PagerDuty webhook subscription: {error}")
-        return
+        return False
     secrets.manage(lambda: manager.recover_secret(url), result.secret)
     logger.info(f"PagerDuty webhooks: {result.outcome}")
     if at_start or result.changed:
         task = asyncio.create_task(self_test(manager, result.subscription_id, url))
         _background.add(task)
         task.add_done_callback(_background.discard)
+    return True
 
 
 def log_unmanaged(configured: int, at_start: bool) -> None:
