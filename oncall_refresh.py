@@ -35,6 +35,7 @@ from exporters import exporter_for
 from integration import ObjectKind, OncallSelector
 from moment_lock import MomentClaims, process_moment_claims
 from oncall_diff import Plan, Reading, ShiftBlocks, commit, plan
+from pagination import iso
 from raw_memory import (
     RawMemory,
     ends_of,
@@ -56,7 +57,7 @@ WRITE_RETRY_SECONDS = 30.0
 
 
 def iso_of(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso(datetime.fromtimestamp(seconds, UTC))
 
 
 def refresh_minutes() -> int:

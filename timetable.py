@@ -84,10 +84,6 @@ class Timetable:
     def add_moment(self, topic: str, key: str, moment: datetime | float) -> None:
         self.set_moments(topic, key, {*self._moments.get((topic, key), ()), moment})
 
-    def clear(self, topic: str) -> None:
-        for slot in [slot for slot in self._moments if slot[0] == topic]:
-            del self._moments[slot]
-
     def moments(self, topic: str) -> dict[str, set[float]]:
         """Every key of `topic` with its pending moments."""
         return {

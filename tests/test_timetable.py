@@ -39,14 +39,6 @@ def test_setting_a_keys_moments_replaces_the_ones_it_had() -> None:
     assert clock.pop_due(now=1000) == {"maintenance": {110: {"S1"}, 120: {"S1"}}}
 
 
-def test_clearing_a_topic_leaves_the_others() -> None:
-    clock = Timetable(margin=0)
-    clock.set_moments("oncall", "P1", [100])
-    clock.set_moments("maintenance", "S1", [100])
-    clock.clear("oncall")
-    assert clock.pop_due(now=1000) == {"maintenance": {100: {"S1"}}}
-
-
 async def test_the_clock_runs_each_topic_once_per_wake_and_survives_a_failure() -> None:
     clock = Timetable(margin=0.05)
     seen: list[tuple[str, Due]] = []

@@ -28,7 +28,7 @@ from block_removal import remove_from_block
 from client import JSON
 from event_scope import event_scoped
 from ocean_seams import original_request
-from pagination import for_each_bounded
+from pagination import for_each_bounded, parse_time
 from webhook_processors.coalesce import Fetched, process_coalescer
 from webhook_processors.intake import ROUND_CONCURRENCY, process_intake
 from webhook_processors.replay import is_too_old, process_seen_events
@@ -70,10 +70,9 @@ def event_time(payload: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_time(value)
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def event_id(payload: Any) -> str:
