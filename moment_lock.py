@@ -12,10 +12,9 @@ README, "On-call hand-offs").
 from typing import Protocol
 
 from loguru import logger
-from port_ocean.consumers.redis_client import RedisClient, create_redis_client
 from port_ocean.context.ocean import ocean
 
-from webhook_processors.replay import redis_url_of_live_events
+from live_events_redis import redis_client, redis_url_of_live_events
 
 CLAIM_SECONDS = 120
 REDIS_KEY_PREFIX = "ocean:pagerduty:moment:"
@@ -39,14 +38,12 @@ class RedisClaims:
         self.url = url
         self.installation = installation
         self.seconds = seconds
-        self._client: RedisClient | None = None
 
     async def claim(self, name: str) -> bool:
         key = f"{REDIS_KEY_PREFIX}{self.installation}:{name}"
         try:
-            if self._client is None:
-                self._client = await create_redis_client(self.url)
-            return bool(await self._client.set(key, "1", nx=True, ex=self.seconds))
+            client = await redis_client(self.url)
+            return bool(await client.set(key, "1", nx=True, ex=self.seconds))
         except Exception as error:
             logger.warning(
                 f"Redis unavailable for the on-call moment claim {name} ({error}); "

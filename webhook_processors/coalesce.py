@@ -32,11 +32,10 @@ from datetime import datetime
 from typing import Protocol
 
 from loguru import logger
-from port_ocean.consumers.redis_client import RedisClient, create_redis_client
 from port_ocean.context.ocean import ocean
 
 from client import JSON
-from webhook_processors.replay import redis_url_of_live_events
+from live_events_redis import redis_client, redis_url_of_live_events
 
 # How long a fetch waits for more deliveries about the same object.
 COALESCE_WINDOW = 0.3
@@ -83,11 +82,10 @@ class RedisFetchRecord:
     def __init__(self, url: str, fallback: FetchRecord) -> None:
         self.url = url
         self.fallback = fallback
-        self._client: RedisClient | None = None
 
     async def last_start(self, key: str) -> float | None:
         try:
-            value = await (await self._redis()).get(REDIS_KEY_PREFIX + key)
+            value = await (await redis_client(self.url)).get(REDIS_KEY_PREFIX + key)
         except Exception as error:
             logger.warning(f"Redis unavailable for coalescing ({error})")
             return await self.fallback.last_start(key)
@@ -96,16 +94,11 @@ class RedisFetchRecord:
     async def mark(self, key: str, started: float) -> None:
         await self.fallback.mark(key, started)
         try:
-            await (await self._redis()).set(
+            await (await redis_client(self.url)).set(
                 REDIS_KEY_PREFIX + key, repr(started), ex=RECORD_SECONDS
             )
         except Exception as error:
             logger.warning(f"Redis unavailable for coalescing ({error})")
-
-    async def _redis(self) -> RedisClient:
-        if self._client is None:
-            self._client = await create_redis_client(self.url)
-        return self._client
 
 
 @dataclass

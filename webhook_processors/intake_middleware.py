@@ -14,10 +14,10 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from integration import ObjectKind
+from live_events_redis import redis_url_of_live_events
 from webhook_processors.base import event_envelope, event_time, signing_secrets
 from webhook_processors.incidents import incident_id_of
 from webhook_processors.intake import process_intake
-from webhook_processors.replay import redis_url_of_live_events
 from webhook_processors.signing import SIGNATURE_HEADER, is_signed_by_any
 from webhook_processors.subscription import WEBHOOK_PATH
 

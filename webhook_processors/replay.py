@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from loguru import logger
-from port_ocean.consumers.redis_client import RedisClient, create_redis_client
-from port_ocean.context.ocean import ocean
+
+from live_events_redis import redis_client, redis_url_of_live_events
 
 REPLAY_HORIZON = timedelta(hours=50)
 MAX_MEMORY_RECORDS = 200_000
@@ -62,12 +62,11 @@ class RedisSeenEvents:
     def __init__(self, url: str, fallback: SeenEvents) -> None:
         self.url = url
         self.fallback = fallback
-        self._client: RedisClient | None = None
 
     async def first_sighting(self, event_id: str, delivery: str) -> bool:
         key = REDIS_KEY_PREFIX + event_id
         try:
-            client = await self._redis()
+            client = await redis_client(self.url)
             seconds = int(REPLAY_HORIZON.total_seconds())
             if await client.set(key, delivery, nx=True, ex=seconds):
                 return True
@@ -79,11 +78,6 @@ class RedisSeenEvents:
                 "de-duplicating in this replica only"
             )
             return await self.fallback.first_sighting(event_id, delivery)
-
-    async def _redis(self) -> RedisClient:
-        if self._client is None:
-            self._client = await create_redis_client(self.url)
-        return self._client
 
 
 def _text(value: object) -> str | None:
@@ -97,15 +91,6 @@ def is_too_old(occurred_at: datetime | None, now: datetime | None = None) -> boo
     if occurred_at is None:
         return True
     return (now or datetime.now(UTC)) - occurred_at > REPLAY_HORIZON
-
-
-def redis_url_of_live_events() -> str | None:
-    settings = ocean.config.live_events
-    if not settings.is_redis_stream_consumer_enabled:
-        return None
-    redis = getattr(settings, "redis", None)
-    url = getattr(redis, "url", None)
-    return url if isinstance(url, str) and url else None
 
 
 _seen_events: SeenEvents | None = None
