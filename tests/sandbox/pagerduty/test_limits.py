@@ -10,7 +10,6 @@ import pytest
 
 from sandbox.pagerduty.cli import config_from_args, parse_args
 from tests.sandbox.pagerduty.helpers import (
-    AUTH,
     BASE,
     NOW,
     TOKEN,
@@ -210,7 +209,3 @@ async def test_incident_range_over_six_months_is_refused() -> None:
             "until": datetime(2026, 3, 1, tzinfo=UTC).isoformat(),
         }
         assert (await client.get("/incidents", params=six)).status_code == 200
-
-
-def test_auth_headers_helper_is_a_token() -> None:
-    assert AUTH["Authorization"].endswith(TOKEN)
