@@ -239,7 +239,8 @@ def test_an_override_without_webhook_shows_within_the_check_period(
     deadline = start + timedelta(minutes=CHECK_MINUTES, seconds=60)
     shown_at = wait_until_shown(stack, want, deadline)
     print(f"override shown after {shown_at - start.timestamp():.1f} s")
-    assert "periodic check" in log(stack)
+    # The periodic check wrote it (its start-up announcement names it too).
+    assert re.search(r"On-call refresh \(periodic check\): .*\(written\)", log(stack))
     calls = listings(stack)
     assert calls["GET /incidents"] == before["GET /incidents"]
     # Only this test's own reads of PagerDuty listed services and users.
