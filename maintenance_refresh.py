@@ -96,7 +96,8 @@ class MaintenanceRefresher:
         if not self.carried():
             return
         try:
-            self.learn(await list_open_windows(shared_pagerduty_client()))
+            # Listing them tells every window listener, `learn` included.
+            await list_open_windows(shared_pagerduty_client())
         except Exception as error:
             logger.warning(
                 f"Maintenance windows: reading the open windows failed: {error}"
