@@ -80,7 +80,10 @@ class UserDirectory:
             return self.by_email.get(key)
         async with self._lock:  # a burst of runs shares one listing
             if key not in self.by_email and self.may_refresh():
-                self.load(await account_users(client))
+                listed_before = self.listed_at
+                users = await account_users(client)
+                if self.listed_at == listed_before:  # not told as a users listener
+                    self.load(users)
         return self.by_email.get(key)
 
 

@@ -72,6 +72,17 @@ async def test_every_complete_users_listing_refreshes_the_process_copy() -> None
     assert actions.actor._directory.load in account.users_listeners
 
 
+async def test_a_miss_loads_the_listing_once_into_a_listening_directory() -> None:
+    directory = UserDirectory()
+    account.users_listeners.append(directory.load)
+    try:
+        found = await directory.find(PagingClient(), "Ann@example.com")  # type: ignore[arg-type]
+    finally:
+        account.users_listeners.remove(directory.load)
+    assert found is not None and found.id == "U1"
+    assert directory.listings == 1
+
+
 async def test_from_email_then_actions_from_email_then_a_clear_error(
     listings: list[list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
