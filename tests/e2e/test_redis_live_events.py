@@ -169,6 +169,30 @@ def test_one_event_put_twice_is_fetched_once_across_replicas(
     assert record is not None, "the de-dup record is in the shared Redis"
 
 
+def test_an_event_another_replica_already_took_is_not_fetched_again(
+    stack: Stack, redis_url: str
+) -> None:
+    """The de-dup record another replica left in the shared Redis (its own
+    delivery of this event id) is what this replica consults."""
+    seen = stack.pagerduty.post("/_sim/incidents", {"status": "triggered"})
+    event_id = str(uuid4())
+    redis.Redis.from_url(redis_url).set(
+        REPLAY_KEY_PREFIX + event_id, "another-replicas-delivery", ex=3600
+    )
+    marker = stack.pagerduty.post("/_sim/incidents", {"status": "triggered"})
+    before = fetches_of(stack, "/incidents/{id}")
+
+    put_on_stream(redis_url, seen["incident"]["id"], SECRET, event_id=event_id)
+    put_on_stream(redis_url, marker["incident"]["id"], SECRET)
+
+    wait_for(
+        lambda: incident_entity(stack, marker["incident"]["id"]) is not None,
+        what="the marker event after the one already taken",
+    )
+    wait_for(lambda: drained(redis_url), what="the stream acknowledged")
+    assert fetches_of(stack, "/incidents/{id}") == before + 1, "only the marker"
+
+
 def test_forged_event_on_the_stream_changes_nothing(
     stack: Stack, redis_url: str
 ) -> None:
