@@ -2,15 +2,10 @@
 through it (webhook de-duplication, fetch coalescing, on-call moment claims):
 its URL when the stream is configured, and one client per URL and event loop."""
 
-import asyncio
-import weakref
-
 from port_ocean.consumers.redis_client import RedisClient, create_redis_client
 from port_ocean.context.ocean import ocean
 
-_clients: (
-    "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, RedisClient]]"
-) = weakref.WeakKeyDictionary()
+from event_scope import loop_scoped
 
 
 def redis_url_of_live_events() -> str | None:
@@ -24,7 +19,7 @@ def redis_url_of_live_events() -> str | None:
 
 async def redis_client(url: str) -> RedisClient:
     """This process's client of `url` (its connections belong to the running loop)."""
-    clients = _clients.setdefault(asyncio.get_running_loop(), {})
+    clients: dict[str, RedisClient] = loop_scoped("live-events redis clients", dict)
     if url not in clients:
         created = await create_redis_client(url)
         clients.setdefault(url, created)

@@ -63,4 +63,4 @@ def test_start_up_objects_are_frozen_once() -> None:
     later = [{"created": "after start"} for _ in range(1_000)]
     freeze_startup_objects()
     assert gc.get_freeze_count() == frozen, "a second call froze later objects"
-    assert len(later) == 1_000
+    del later  # alive (and tracked) through the second call

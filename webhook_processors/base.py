@@ -198,10 +198,9 @@ class PagerDutyWebhookProcessor(AbstractWebhookProcessor):
         block: ResourceConfig,
         object_id: str,
         variant: tuple[Any, ...],
-        fetch: Callable[[], Awaitable[JSON | None]],
+        fetch: FetchById,
         matches: Callable[[JSON], bool],
         gone: JSON,
-        fetch_other: FetchById | None = None,
     ) -> WebhookEventRawResults:
         """The object as a resync of this block would write it, or its removal from
         the block when PagerDuty no longer has it or the block's filters exclude it.
@@ -209,8 +208,8 @@ class PagerDutyWebhookProcessor(AbstractWebhookProcessor):
         Blocks asking for the same `variant` (includes and enrichment options)
         share one fetch per delivery, and deliveries share fetches as
         coalesce.py says; a delivery another one's fetch already served
-        changes nothing itself. With `fetch_other`, the fetch round also reads
-        the objects of deliveries still queued (intake.py) and writes them too.
+        changes nothing itself. The fetch round also reads the objects of
+        deliveries still queued (intake.py) and writes them too.
         """
         round_variant = (self.kind, variant)
         if process_intake().is_covered(round_variant, event_id(self.event.payload)):
@@ -219,7 +218,7 @@ class PagerDutyWebhookProcessor(AbstractWebhookProcessor):
         key = fetch_key(self.kind, object_id, variant)
         if key not in rounds:
             rounds[key] = asyncio.ensure_future(
-                self.fetch_round(object_id, variant, fetch, fetch_other)
+                self.fetch_round(object_id, variant, fetch)
             )
         fetched = await asyncio.shield(rounds[key])
         updated: list[JSON] = []
@@ -237,13 +236,12 @@ class PagerDutyWebhookProcessor(AbstractWebhookProcessor):
         self,
         object_id: str,
         variant: tuple[Any, ...],
-        fetch: Callable[[], Awaitable[JSON | None]],
-        fetch_other: FetchById | None,
+        fetch: FetchById,
     ) -> Round:
         occurred_at = event_time(self.event.payload)
         own = await self.fetch_covering(object_id, variant, fetch, occurred_at)
         fetched: Round = [(object_id, own)]
-        if fetch_other is None or own.served:
+        if own.served:
             return fetched
         intake = process_intake()
         round_variant = (self.kind, variant)
@@ -253,9 +251,7 @@ class PagerDutyWebhookProcessor(AbstractWebhookProcessor):
             newest = along[other_id]
             occurred = datetime.fromtimestamp(newest, UTC) if newest else None
             try:
-                found = await self.fetch_covering(
-                    other_id, variant, lambda: fetch_other(other_id), occurred
-                )
+                found = await self.fetch_covering(other_id, variant, fetch, occurred)
             except Exception as error:  # noqa: BLE001 - its own delivery fetches it
                 logger.info(f"Left {self.kind} {other_id} to its delivery: {error}")
                 return
@@ -278,16 +274,19 @@ class PagerDutyWebhookProcessor(AbstractWebhookProcessor):
         self,
         object_id: str,
         variant: tuple[Any, ...],
-        fetch: Callable[[], Awaitable[JSON | None]],
+        fetch: FetchById,
         occurred_at: datetime | None,
     ) -> Fetched:
         """The object's current state (coalesced), covering the queued deliveries
         about it that arrived before this fetch started."""
-        before = process_intake().clock()
+        intake = process_intake()
+        before = intake.clock()
         key = fetch_key(self.kind, object_id, variant)
-        found = await process_coalescer().current(key, occurred_at, fetch)
+        found = await process_coalescer().current(
+            key, occurred_at, lambda: fetch(object_id)
+        )
         if not found.served:
-            process_intake().cover(
+            intake.cover(
                 self.kind, object_id, (self.kind, variant), arrived_before=before
             )
         return found

@@ -63,8 +63,7 @@ class IncidentWebhookProcessor(PagerDutyWebhookProcessor):
             resource,
             incident_id,
             selector.read_variant(),
-            lambda: exporter.one(incident_id, selector),
+            lambda any_incident_id: exporter.one(any_incident_id, selector),
             lambda incident: matches_selector(incident, selector),
             gone={"id": incident_id},
-            fetch_other=lambda other_id: exporter.one(other_id, selector),
         )

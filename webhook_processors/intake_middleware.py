@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from integration import ObjectKind
 from live_events_redis import redis_url_of_live_events
-from webhook_processors.base import event_envelope, event_time, signing_secrets
+from webhook_processors.base import event_id, event_time, signing_secrets
 from webhook_processors.incidents import incident_id_of
 from webhook_processors.intake import process_intake
 from webhook_processors.signing import SIGNATURE_HEADER, is_signed_by_any
@@ -64,9 +64,11 @@ def note_delivery(body: bytes, signature: str | None) -> None:
     if not signature or not is_signed_by_any(body, signature, signing_secrets().all()):
         return
     payload = json.loads(body)
-    event_id = event_envelope(payload).get("id")
+    pagerduty_event = event_id(payload)
     incident_id = incident_id_of(payload)
-    if isinstance(event_id, str) and event_id and incident_id is not None:
+    if pagerduty_event and incident_id is not None:
         occurred_at = event_time(payload)
         moment = occurred_at.timestamp() if occurred_at else None
-        process_intake().note(ObjectKind.INCIDENTS, incident_id, event_id, moment)
+        process_intake().note(
+            ObjectKind.INCIDENTS, incident_id, pagerduty_event, moment
+        )

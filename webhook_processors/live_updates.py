@@ -3,12 +3,12 @@ start-up self-test. Runs at start and at every resync of an always-on listener."
 
 import asyncio
 import time
-import weakref
 
 from loguru import logger
 from port_ocean.context.ocean import ocean
 
 from client import PagerDutyError, shared_pagerduty_client
+from event_scope import loop_scoped
 from webhook_processors.base import signing_secrets
 from webhook_processors.ping import ping_watch
 from webhook_processors.subscription import WebhookSubscriptionManager, webhook_url
@@ -19,16 +19,12 @@ PING_WAIT_SECONDS = 20.0
 FRESH_SECONDS = 60.0
 _background: set[asyncio.Task[None]] = set()
 _last_set_up: float | None = None
-_locks: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]" = (
-    weakref.WeakKeyDictionary()
-)
 
 
 def one_at_a_time() -> asyncio.Lock:
     """Start and the first resync's start run concurrently: unserialized, both
     could find no subscription and each create one, with different secrets."""
-    loop = asyncio.get_running_loop()
-    return _locks.setdefault(loop, asyncio.Lock())
+    return loop_scoped("live-updates set-up", asyncio.Lock)
 
 
 async def set_up_live_updates(at_start: bool) -> None:

@@ -35,7 +35,7 @@ class ServiceWebhookProcessor(PagerDutyWebhookProcessor):
             resource,
             service_id,
             selector.read_variant(),
-            lambda: exporter.one(service_id, selector),
+            lambda any_service_id: exporter.one(any_service_id, selector),
             lambda service: matches_selector(service, selector),
             gone=event_data(payload),
         )
