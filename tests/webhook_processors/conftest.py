@@ -22,14 +22,18 @@ from webhook_processors.intake import Intake
 
 
 @pytest.fixture
-async def harness(
-    monkeypatch: pytest.MonkeyPatch,
-) -> AsyncIterator[IntegrationTestHarness]:
-    # Process-wide records start empty for every test.
+def fresh_process_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Process-wide delivery records start empty for the test."""
     monkeypatch.setattr(webhook_processors.replay, "_seen_events", None)
     monkeypatch.setattr(webhook_processors.secrets, "_signing_secrets", None)
     monkeypatch.setattr(webhook_processors.coalesce, "_coalescer", None)
     monkeypatch.setattr(webhook_processors.intake, "_intake", Intake())
+
+
+@pytest.fixture
+async def harness(
+    fresh_process_records: None,
+) -> AsyncIterator[IntegrationTestHarness]:
     h = IntegrationTestHarness(
         integration_path=str(ROOT),
         port_mapping_config=MAPPING,

@@ -15,13 +15,8 @@ from port_ocean.core.handlers.webhook.webhook_event import (
 )
 from port_ocean.integration_testing import IntegrationTestHarness, InterceptTransport
 
-import webhook_processors.coalesce
-import webhook_processors.intake
-import webhook_processors.replay
-import webhook_processors.secrets
 from mapping_guard import GuardedJQEntityProcessor
 from tests.conftest import ROOT
-from webhook_processors.intake import Intake
 from webhook_processors.signing import sign
 
 API = "https://api.pagerduty.com"
@@ -317,15 +312,12 @@ async def test_service_deleted_removes_the_entity(
     assert pd_fetches(harness, "/services/S1") == 0
 
 
+@pytest.mark.usefixtures("fresh_process_records")
 async def test_a_vanished_incident_leaves_port_under_the_shipped_mapping(
-    default_mapping: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    default_mapping: dict[str, Any],
 ) -> None:
     """The shipped mapping's relations (assignees...) cannot be mapped from what is
     left of a deleted incident ({"id"}); only its identifier is needed to delete."""
-    monkeypatch.setattr(webhook_processors.replay, "_seen_events", None)
-    monkeypatch.setattr(webhook_processors.secrets, "_signing_secrets", None)
-    monkeypatch.setattr(webhook_processors.coalesce, "_coalescer", None)
-    monkeypatch.setattr(webhook_processors.intake, "_intake", Intake())
     incidents_only = {
         **default_mapping,
         "resources": [
